@@ -1,0 +1,9 @@
+#!/usr/bin/env python3
+"""Build the memo site: ``python build.py [options]`` (see ``python build.py --help``)."""
+
+import sys
+
+from memokit.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Stage 5, charts: Altair specs from ``Stats``, rendered to static SVG by vl-convert.
+
+No Vega runtime and no CDN reach the page: the SVG is inlined at build time. Every number a
+chart shows is read from ``Stats``, the same values the cards and prose show.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import altair as alt
+import pandas as pd
+import vl_convert as vlc
+
+from .stats import Share, Stats
+from .validate import ALL
+
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+INK = "#1f2328"
+MUTED = "#59636e"
+WIDTH = 420
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A rendered chart with its text alternative and the rows of its data table."""
+
+    id: str
+    title: str
+    summary: str
+    svg: str
+    rows: tuple[Share, ...]
+    row_phases: tuple[str, ...]
+    category: str
+
+
+def build_charts(stats: Stats) -> dict[str, Chart]:
+    """Return the phase chart and the theme chart, keyed ``phase`` and ``theme``."""
+    taxonomy = stats.taxonomy
+    colors = {p.id: p.color or "#4c78a8" for p in taxonomy.phases}
+    phases = stats.breakdown("phase", ALL).shares
+    themes = stats.breakdown("theme", ALL).shares
+    theme_phase = {t.id: t.phase for t in taxonomy.themes}
+    n = stats.n
+    return {
+        "phase": _chart(
+            "phase", f"Share of all {n:,} signals by phase", "Phase",
+            phases, tuple(s.key for s in phases), colors,
+        ),
+        "theme": _chart(
+            "theme", f"Share of all {n:,} signals by theme", "Theme",
+            themes, tuple(theme_phase[s.key] for s in themes), colors,
+        ),
+    }
+
+
+def _chart(chart_id: str, title: str, category: str, rows: tuple[Share, ...], row_phases: tuple[str, ...],
+           colors: dict[str, str]) -> Chart:
+    frame = pd.DataFrame({
+        "label": [s.label for s in rows],
+        "percent": [s.percent for s in rows],
+        "text": [f"{s.percent}% ({s.count:,})" for s in rows],
+        "phase": list(row_phases),
+    })
+    order = [s.label for s in rows]
+    domain = list(dict.fromkeys(row_phases))
+    top = max((s.percent for s in rows), default=0)
+    x = alt.X("percent:Q", title="Share of signals (%)", scale=alt.Scale(domain=[0, max(10, top + 12)]),
+              axis=alt.Axis(grid=False, tickCount=5, labelColor=MUTED, titleColor=MUTED))
+    y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=220, labelColor=INK, ticks=False,
+                                                                 domain=False, labelPadding=6))
+    base = alt.Chart(frame)
+    bars = base.mark_bar(height={"band": 0.7}).encode(
+        x=x, y=y,
+        color=alt.Color("phase:N", scale=alt.Scale(domain=domain, range=[colors[p] for p in domain]), legend=None),
+    )
+    labels = base.mark_text(align="left", dx=4, color=INK).encode(x=x, y=y, text="text:N")
+    chart = (bars + labels).properties(width=WIDTH, height=28 * len(rows)).configure(
+        background="transparent", font=FONT,
+    ).configure_view(stroke=None)
+    svg = _clean(vlc.vegalite_to_svg(chart.to_dict()))
+    summary = f"Bar chart. {title}: " + "; ".join(f"{s.label} {s.percent}% ({s.count:,})" for s in rows) + "."
+    return Chart(chart_id, title, summary, svg, rows, row_phases, category)
+
+
+def _clean(svg: str) -> str:
+    """Make the SVG fit an HTML page: scalable, no white box, hidden from assistive tech
+    (the figure carries the text alternative and the table)."""
+    svg = re.sub(r'<rect width="[\d.]+" height="[\d.]+" fill="(white|transparent)"/>', "", svg, count=1)
+    svg = re.sub(r'^<svg ([^>]*?)width="([\d.]+)" height="([\d.]+)"',
+                 r'<svg \1width="\2" height="\3" focusable="false" aria-hidden="true"', svg, count=1)
+    svg = svg.replace(' xmlns:xlink="http://www.w3.org/1999/xlink"', "")
+    return svg

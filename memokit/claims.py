@@ -1,0 +1,232 @@
+"""Stage 4, claims: bind the numbers in the prose to ``Stats`` and check the named claims.
+
+In a page's Markdown, ``{{ expression }}`` inserts a number computed from the data (see
+``expressions``). A paragraph that holds nothing but ``{{ cards() }}``, ``{{ chart("phase") }}``,
+``{{ chart("theme") }}``, ``{{ headline() }}``, ``{{ methodology() }}`` or ``{{ claims() }}``
+places one of the generated blocks there. Text inside code spans and fenced code is left alone.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import Problems
+from .expressions import EmptyDenominator, ExpressionError, evaluate, parse, render, terms
+from .memo import INDEX, HeadlineItem, Page
+from .stats import Stats
+
+#: Generated blocks a page may place, with the arguments each takes.
+BLOCKS: dict[str, tuple[str, ...]] = {
+    "cards": (),
+    "chart": ("phase", "theme"),
+    "headline": (),
+    "methodology": (),
+    "claims": (),
+}
+_BINDING = re.compile(r"\{\{(.*?)\}\}")
+_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+INLINE_OPEN, INLINE_CLOSE = "\ue000", "\ue001"
+BLOCK_OPEN, BLOCK_CLOSE = "\ue002", "\ue003"
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A number in the prose and where it came from."""
+
+    id: str
+    page: str
+    line: int
+    column: int
+    expression: str
+    text: str
+    value: Any
+    exact: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "page": self.page, "line": self.line, "column": self.column,
+            "expression": self.expression, "value": self.value, "exact": self.exact, "text": self.text,
+        }
+
+
+@dataclass(frozen=True)
+class Block:
+    """A generated block placed in the prose, e.g. ``chart("theme")``."""
+
+    name: str
+    argument: str | None
+    line: int
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """A named claim and whether the data still supports it."""
+
+    name: str
+    sentence: str
+    check: str
+    passed: bool
+    line: int
+    terms: tuple[tuple[str, str], ...]
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "sentence": self.sentence, "check": self.check, "passed": self.passed,
+                "line": self.line, "terms": [{"expression": e, "value": v} for e, v in self.terms],
+                "error": self.error}
+
+
+@dataclass
+class BoundPage:
+    """A page whose bindings are evaluated: Markdown with placeholders, and what replaces them."""
+
+    page: Page
+    markdown: str
+    bindings: list[Binding] = field(default_factory=list)
+    blocks: list[Block] = field(default_factory=list)
+    headline: list[tuple[Binding, str]] = field(default_factory=list)
+    claims: list[ClaimResult] = field(default_factory=list)
+
+
+def bind_page(page: Page, stats: Stats, problems: Problems) -> BoundPage:
+    """Evaluate every binding of ``page``; unknown names and bad syntax become problems."""
+    bound = BoundPage(page, "")
+    out_lines: list[str] = []
+    fence: str | None = None
+    for offset, line in enumerate(page.body.split("\n")):
+        number = page.body_line + offset
+        opened = _FENCE.match(line)
+        if fence is not None:
+            if opened and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence):
+                fence = None
+            out_lines.append(line)
+            continue
+        if opened:
+            fence = opened.group(1)
+            out_lines.append(line)
+            continue
+        out_lines.append(_bind_line(line, number, bound, stats, problems))
+    bound.markdown = "\n".join(out_lines)
+
+    headline = page.meta.headline or (default_headline(stats) if page.slug == INDEX else ())
+    for index, item in enumerate(headline):
+        line = page.key_lines.get("headline", 1)
+        binding = _binding(item.value, line, 0, bound, stats, problems, f"headline[{index + 1}]")
+        if binding:
+            bound.headline.append((binding, item.label))
+    return bound
+
+
+def default_headline(stats: Stats) -> tuple[HeadlineItem, ...]:
+    """Headline numbers for a memo that declares none: the corpus size and each phase's share."""
+    return (
+        HeadlineItem(value="n", label="public posts, coded by theme and phase"),
+        *(HeadlineItem(value=f"share(phase={p.id!r})", label=f"are about {p.name}") for p in stats.taxonomy.phases),
+    )
+
+
+def _bind_line(line: str, number: int, bound: BoundPage, stats: Stats, problems: Problems) -> str:
+    code = [m.span() for m in _CODE_SPAN.finditer(line)]
+    pieces: list[str] = []
+    last = 0
+    for match in _BINDING.finditer(line):
+        start, end = match.span()
+        if any(a <= start < b for a, b in code):
+            continue
+        pieces.append(line[last:start])
+        last = end
+        expression = match.group(1).strip()
+        block = _block(expression)
+        if block is not None:
+            name, argument = block
+            if line.strip() != match.group(0):
+                problems.add(bound.page.path, number, None,
+                             f"{{{{ {expression} }}}} places a block: put it on a line of its own")
+                continue
+            problem = _check_block(name, argument)
+            if problem:
+                problems.add(bound.page.path, number, None, problem)
+                continue
+            bound.blocks.append(Block(name, argument, number))
+            pieces.append(f"\n{BLOCK_OPEN}{len(bound.blocks) - 1}{BLOCK_CLOSE}\n")
+            continue
+        binding = _binding(expression, number, start + 1, bound, stats, problems)
+        if binding:
+            pieces.append(f"{INLINE_OPEN}{len(bound.bindings) - 1}{INLINE_CLOSE}")
+    pieces.append(line[last:])
+    return "".join(pieces)
+
+
+def _binding(expression: str, line: int, column: int, bound: BoundPage, stats: Stats,
+             problems: Problems, field_name: str | None = None) -> Binding | None:
+    try:
+        rendered = render(parse(expression), stats)
+    except ExpressionError as exc:
+        problems.add(bound.page.path, line, field_name, f"{{{{ {expression} }}}}: {exc}")
+        return None
+    binding = Binding(
+        id=f"{bound.page.slug}-{len(bound.bindings) + 1}", page=bound.page.filename, line=line, column=column,
+        expression=expression, text=rendered.text, value=rendered.value, exact=rendered.exact,
+    )
+    bound.bindings.append(binding)
+    return binding
+
+
+def _block(expression: str) -> tuple[str, str | None] | None:
+    try:
+        node = ast.parse(expression, mode="eval").body
+    except SyntaxError:
+        return None
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in BLOCKS):
+        return None
+    args = [a.value for a in node.args if isinstance(a, ast.Constant)]
+    if len(args) != len(node.args) or node.keywords:
+        return node.func.id, "<invalid>"
+    return node.func.id, (str(args[0]) if len(args) == 1 else ("<invalid>" if args else None))
+
+
+def _check_block(name: str, argument: str | None) -> str | None:
+    allowed = BLOCKS[name]
+    if allowed and argument not in allowed:
+        return f"{name}() takes one of: {', '.join(repr(a) for a in allowed)}"
+    if not allowed and argument is not None:
+        return f"{name}() takes no arguments"
+    return None
+
+
+def check_claims(bound: BoundPage, stats: Stats, problems: Problems) -> None:
+    """Evaluate every named claim of the page; names that do not exist become problems.
+
+    A claim that is false, or whose terms cannot be computed from the current data, is
+    recorded as failed (the build turns that into exit 1), never raised.
+    """
+    base = bound.page.key_lines.get("claims", 1)
+    for index, spec in enumerate(bound.page.meta.claims):
+        line = _claim_line(bound.page, spec.name, base)
+        try:
+            tree = parse(spec.check)
+            value = evaluate(tree, stats)
+        except EmptyDenominator as exc:
+            bound.claims.append(ClaimResult(spec.name, spec.sentence, spec.check, False, line,
+                                            tuple(terms(parse(spec.check), stats)), str(exc)))
+            continue
+        except ExpressionError as exc:
+            problems.add(bound.page.path, line, f"claims[{index + 1}].check", str(exc))
+            continue
+        if not isinstance(value, bool):
+            problems.add(bound.page.path, line, f"claims[{index + 1}].check",
+                         f"{spec.check!r} is not true or false: compare it with something")
+            continue
+        bound.claims.append(ClaimResult(spec.name, spec.sentence, spec.check, value, line, tuple(terms(tree, stats))))
+
+
+def _claim_line(page: Page, name: str, default: int) -> int:
+    lines = page.path.read_text(encoding="utf-8-sig").split("\n")[: page.body_line]
+    for number, text in enumerate(lines, start=1):
+        if re.search(rf"name:\s*['\"]?{re.escape(name)}['\"]?\s*$", text):
+            return number
+    return default

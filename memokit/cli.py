@@ -1,0 +1,71 @@
+"""Command line: parse options, run the build, turn errors into one line each and an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import InputError, MemokitError
+from .pipeline import ClaimFailure, Project, build
+
+EXIT_OK, EXIT_CLAIMS, EXIT_INPUT = 0, 1, 2
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="memokit",
+        description="Build a research-memo site whose every number is computed from the data.",
+    )
+    p.add_argument("--data", type=Path, default=Path("data"), metavar="DIR",
+                   help="folder with signals.jsonl (or signals.csv) and taxonomy.toml (default: data)")
+    p.add_argument("--memo", type=Path, default=Path("memo"), metavar="DIR",
+                   help="folder with index.md and further pages (default: memo)")
+    p.add_argument("--templates", type=Path, default=None, metavar="DIR",
+                   help="Jinja2 templates and assets (default: ./templates, else the built-in ones)")
+    p.add_argument("--out", type=Path, default=Path("site"), metavar="DIR",
+                   help="output folder, replaced only when the build succeeds (default: site)")
+    p.add_argument("--check", action="store_true",
+                   help="load, validate, compute and check every number and claim; write nothing")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but problems")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit code (0 built, 1 claims failed, 2 invalid input)."""
+    args = parser().parse_args(argv)
+    project = Project(data=args.data, memo=args.memo, templates=args.templates, out=args.out)
+    try:
+        result = build(project, check=args.check)
+    except InputError as exc:
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        print(f"memokit: invalid input ({len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''}); "
+              "nothing was written", file=sys.stderr)
+        return EXIT_INPUT
+    except ClaimFailure as exc:
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        print(f"memokit: {len(exc.failed)} claim(s) no longer hold; nothing was written", file=sys.stderr)
+        return EXIT_CLAIMS
+    except MemokitError as exc:
+        print(f"memokit: {exc}", file=sys.stderr)
+        return exc.exit_code
+    for warning in result.dataset.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if not args.quiet:
+        claims = result.claims
+        summary = (f"{result.stats.n:,} signals, {len(result.stats.taxonomy.themes)} themes, "
+                   f"{len(result.pages)} page{'s' if len(result.pages) != 1 else ''}, "
+                   f"{result.bindings} bound numbers, {claims}/{claims} claims hold")
+        if args.check:
+            print(f"check passed: {summary}; nothing written")
+        else:
+            size = sum(len(content) for content in result.files.values())
+            print(f"built {args.out}/: {summary}; {len(result.files)} files, {size / 1024:,.0f} KB "
+                  f"in {result.seconds:.1f} s")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Problems found in the input, and the exceptions that carry them to the command line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+#: How many problems are printed before the rest are summarised as "... and N more".
+MAX_PRINTED = 50
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with the input, printed as ``PATH:LINE: field: message``."""
+
+    path: str
+    line: int | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class MemokitError(Exception):
+    """Base class: carries the exit code the command line should use."""
+
+    exit_code = 1
+
+
+class InputError(MemokitError):
+    """The data, taxonomy, memo, templates or arguments are invalid (exit 2)."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    def lines(self, limit: int = MAX_PRINTED) -> list[str]:
+        """Return one line per problem, capped, with a final count of what was left out."""
+        shown = [str(p) for p in self.problems[:limit]]
+        rest = len(self.problems) - limit
+        if rest > 0:
+            shown.append(f"... and {rest} more problem{'s' if rest != 1 else ''}")
+        return shown
+
+
+class Problems:
+    """Collects problems so that every one is reported, not just the first."""
+
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+
+    def add(self, path: Path | str, line: int | None, field: str | None, message: str) -> None:
+        self.items.append(Problem(str(path), line, field, message))
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise InputError(self.items)

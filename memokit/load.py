@@ -1,0 +1,151 @@
+"""Stage 1, load: read the signals (JSONL or CSV) and the taxonomy (TOML) into raw records."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import Problems
+
+SIGNAL_FILES = ("signals.jsonl", "signals.csv")
+TAXONOMY_FILE = "taxonomy.toml"
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One record as read from disk, before validation, with where it came from."""
+
+    path: Path
+    line: int
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RawTaxonomy:
+    """The taxonomy file's parsed tables and its text (to point problems at lines)."""
+
+    path: Path
+    text: str
+    data: dict[str, Any]
+
+
+def find_signals_file(data_dir: Path, problems: Problems) -> Path | None:
+    """Return the one signals file in ``data_dir``, or record why there is none."""
+    found = [data_dir / name for name in SIGNAL_FILES if (data_dir / name).is_file()]
+    if not data_dir.is_dir():
+        problems.add(data_dir, None, None, "data folder not found")
+        return None
+    if not found:
+        problems.add(data_dir, None, None, f"no signals file: expected one of {', '.join(SIGNAL_FILES)}")
+        return None
+    if len(found) > 1:
+        problems.add(data_dir, None, None, f"both {' and '.join(p.name for p in found)} exist: keep one")
+        return None
+    return found[0]
+
+
+def read_signals(path: Path, problems: Problems) -> list[RawRecord]:
+    """Read a JSONL or CSV signals file; every unreadable line becomes a problem."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        problems.add(path, None, None, f"cannot read: {exc.strerror or exc}")
+        return []
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    if path.suffix == ".csv":
+        records = _read_csv(path, raw, problems)
+    else:
+        records = _read_jsonl(path, raw, problems)
+    if not records and not problems:
+        problems.add(path, None, None, "no signals: the file holds no records")
+    return records
+
+
+def _read_jsonl(path: Path, raw: bytes, problems: Problems) -> list[RawRecord]:
+    records = []
+    for number, chunk in enumerate(raw.split(b"\n"), start=1):
+        chunk = chunk.rstrip(b"\r")
+        if not chunk.strip():
+            continue
+        try:
+            line = chunk.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problems.add(path, number, None, f"invalid UTF-8 at byte {exc.start + 1} of the line")
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.add(path, number, None, f"invalid JSON: {exc.msg} (column {exc.colno})")
+            continue
+        if not isinstance(data, dict):
+            problems.add(path, number, None, f"expected a JSON object, got {type(data).__name__}")
+            continue
+        records.append(RawRecord(path, number, data))
+    return records
+
+
+def _read_csv(path: Path, raw: bytes, problems: Problems) -> list[RawRecord]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        problems.add(path, line, None, "invalid UTF-8: save the file as UTF-8")
+        return []
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records: list[RawRecord] = []
+    header: list[str] | None = None
+    end_of_previous = 0
+    try:
+        for row in reader:
+            start = end_of_previous + 1
+            end_of_previous = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if header is None:
+                header = [cell.strip() for cell in row]
+                duplicates = sorted({h for h in header if header.count(h) > 1})
+                if duplicates:
+                    problems.add(path, start, None, f"duplicate column(s) in header: {', '.join(duplicates)}")
+                    return []
+                continue
+            if len(row) != len(header):
+                problems.add(path, start, None, f"expected {len(header)} columns as in the header, got {len(row)}")
+                continue
+            records.append(RawRecord(path, start, dict(zip(header, row))))
+    except csv.Error as exc:
+        problems.add(path, reader.line_num, None, f"malformed CSV: {exc}")
+    return records
+
+
+def read_taxonomy(data_dir: Path, problems: Problems) -> RawTaxonomy | None:
+    """Read ``taxonomy.toml``; a missing file or a syntax error becomes a problem."""
+    path = data_dir / TAXONOMY_FILE
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        problems.add(path, None, None, "taxonomy file not found")
+        return None
+    except OSError as exc:
+        problems.add(path, None, None, f"cannot read: {exc.strerror or exc}")
+        return None
+    except UnicodeDecodeError:
+        problems.add(path, None, None, "invalid UTF-8: save the file as UTF-8")
+        return None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # Python 3.11's message ends with "(at line L, column C)"; put the line up front.
+        found = re.search(r"\s*\(at line (\d+), column (\d+)\)$", str(exc))
+        message = str(exc)[: found.start()] if found else str(exc)
+        line = int(found.group(1)) if found else None
+        column = f" (column {found.group(2)})" if found else ""
+        problems.add(path, line, None, f"invalid TOML: {message}{column}")
+        return None
+    return RawTaxonomy(path, text.replace("\r\n", "\n"), data)

@@ -1,0 +1,144 @@
+"""Load the memo's pages: Markdown files with YAML front matter."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import Problems
+
+INDEX = "index"
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+class HeadlineItem(BaseModel):
+    """A headline number: a binding expression and the words beside it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    value: str = Field(min_length=1)
+    label: str = Field(min_length=1)
+
+
+class ClaimSpec(BaseModel):
+    """A named claim: a sentence the memo makes, and the check that must hold."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    sentence: str = Field(min_length=1)
+    check: str = Field(min_length=1)
+
+
+class FrontMatter(BaseModel):
+    """What a page declares above its prose."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str = Field(min_length=1)
+    subtitle: str = ""
+    date: str = ""
+    description: str = ""
+    nav_title: str = ""
+    order: int = 0
+    headline: tuple[HeadlineItem, ...] = ()
+    claims: tuple[ClaimSpec, ...] = ()
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date_text(cls, value: Any) -> Any:
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        return value
+
+
+@dataclass(frozen=True)
+class Page:
+    """One memo page: its slug (``index`` for the memo), front matter and Markdown body."""
+
+    slug: str
+    path: Path
+    meta: FrontMatter
+    body: str
+    body_line: int  # line number of the body's first line in the file
+    key_lines: dict[str, int]  # front-matter key -> line, to point problems at
+
+    @property
+    def filename(self) -> str:
+        return f"{self.slug}.html"
+
+    @property
+    def nav_title(self) -> str:
+        return self.meta.nav_title or self.meta.title
+
+
+def load_pages(memo_dir: Path) -> list[Page]:
+    """Load ``index.md`` and every other ``*.md`` of ``memo_dir``; raise on any problem."""
+    problems = Problems()
+    if not memo_dir.is_dir():
+        problems.add(memo_dir, None, None, "memo folder not found")
+        problems.raise_if_any()
+    if not (memo_dir / f"{INDEX}.md").is_file():
+        problems.add(memo_dir / f"{INDEX}.md", None, None, "the memo page is missing: write memo/index.md")
+    pages = []
+    for path in sorted(memo_dir.glob("*.md")):
+        slug = path.stem
+        if not _SLUG.match(slug):
+            problems.add(path, None, None, "page file names must be lower-case letters, digits and '-' (e.g. faq.md)")
+            continue
+        page = _load_page(path, slug, problems)
+        if page:
+            pages.append(page)
+    problems.raise_if_any()
+    pages.sort(key=lambda p: (p.slug != INDEX, p.meta.order, p.slug))
+    return pages
+
+
+def _load_page(path: Path, slug: str, problems: Problems) -> Page | None:
+    try:
+        text = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
+    except UnicodeDecodeError as exc:
+        problems.add(path, None, None, f"invalid UTF-8 at byte {exc.start + 1}: save the file as UTF-8")
+        return None
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        problems.add(path, 1, None, "expected front matter: a first line '---', YAML (title: ...), then '---'")
+        return None
+    try:
+        end = next(i for i in range(1, len(lines)) if lines[i].strip() in ("---", "..."))
+    except StopIteration:
+        problems.add(path, 1, None, "front matter is not closed: add a line '---' after it")
+        return None
+    try:
+        data = yaml.safe_load("\n".join(lines[1:end])) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark else 1
+        problems.add(path, line, None, f"invalid YAML front matter: {getattr(exc, 'problem', None) or exc}")
+        return None
+    if not isinstance(data, dict):
+        problems.add(path, 2, None, "front matter must be a mapping of keys to values (title: ...)")
+        return None
+    key_lines = {}
+    for number in range(1, end):
+        found = re.match(r"^([A-Za-z_][\w-]*)\s*:", lines[number])
+        if found:
+            key_lines.setdefault(found.group(1), number + 1)
+    try:
+        meta = FrontMatter.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = error["loc"]
+            field = ".".join(str(part) for part in loc)
+            line = key_lines.get(str(loc[0]), 1) if loc else 1
+            message = {"missing": "required", "extra_forbidden":
+                       f"unknown key; expected one of: {', '.join(FrontMatter.model_fields)}"}.get(error["type"], error["msg"])
+            problems.add(path, line, field, message)
+        return None
+    return Page(slug, path, meta, "\n".join(lines[end + 1:]), end + 2, key_lines)

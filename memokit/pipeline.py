@@ -1,0 +1,121 @@
+"""The build: run every stage of the data flow in order, and write only when all succeeded."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .charts import build_charts
+from .claims import BoundPage, ClaimResult, bind_page, check_claims
+from .errors import InputError, MemokitError, Problem, Problems
+from .memo import load_pages
+from .render import TEMPLATES, render_site, write_site
+from .stats import Stats, compute
+from .validate import Dataset, load_dataset
+
+#: The built-in templates, used when the project has no ``templates/`` folder of its own.
+BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+class ClaimFailure(MemokitError):
+    """One or more named claims no longer hold for the data (exit 1)."""
+
+    exit_code = 1
+
+    def __init__(self, failed: list[tuple[BoundPage, ClaimResult]]):
+        self.failed = failed
+        super().__init__(f"{len(failed)} claim(s) failed")
+
+    def lines(self) -> list[str]:
+        out = []
+        for bound, claim in self.failed:
+            why = f"cannot be computed: {claim.error}" if claim.error else "is false"
+            out.append(f"{bound.page.path}:{claim.line}: claim {claim.name!r} {why}: {claim.sentence}")
+            out.append(f"    check: {claim.check}")
+            for expression, value in claim.terms:
+                out.append(f"    {expression} = {value}")
+        return out
+
+
+@dataclass(frozen=True)
+class Project:
+    """Where a memo's inputs live and where its site goes."""
+
+    data: Path = Path("data")
+    memo: Path = Path("memo")
+    templates: Path | None = None
+    out: Path = Path("site")
+
+    def template_dir(self) -> Path:
+        if self.templates is not None:
+            return self.templates
+        return Path("templates") if Path("templates").is_dir() else BUILTIN_TEMPLATES
+
+
+@dataclass
+class BuildResult:
+    dataset: Dataset
+    stats: Stats
+    pages: list[BoundPage]
+    files: dict[str, bytes] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def bindings(self) -> int:
+        return sum(len(p.bindings) for p in self.pages)
+
+    @property
+    def claims(self) -> int:
+        return sum(len(p.claims) for p in self.pages)
+
+
+def build(project: Project, check: bool = False) -> BuildResult:
+    """Load, validate, compute and check; then, unless ``check``, render and write the site."""
+    started = time.perf_counter()
+    templates = project.template_dir()
+    _check_templates(templates)
+    _check_out(project)
+    dataset = load_dataset(project.data)
+    pages = load_pages(project.memo)
+    stats = compute(dataset)
+
+    problems = Problems()
+    bound = [bind_page(page, stats, problems) for page in pages]
+    for page in bound:
+        check_claims(page, stats, problems)
+    problems.raise_if_any()
+    failed = [(page, claim) for page in bound for claim in page.claims if not claim.passed]
+    if failed:
+        raise ClaimFailure(failed)
+
+    result = BuildResult(dataset, stats, bound)
+    if not check:
+        result.files = render_site(dataset, stats, bound, build_charts(stats), templates)
+        write_site(result.files, project.out)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _check_templates(templates: Path) -> None:
+    if not templates.is_dir():
+        raise InputError([Problem(str(templates), None, None, "templates folder not found")])
+    missing = [name for name in (*TEMPLATES, *(f"blocks/{b}.html" for b in _block_names()))
+               if not (templates / name).is_file()]
+    if missing:
+        raise InputError([Problem(str(templates / name), None, None, "template not found") for name in missing])
+
+
+def _block_names() -> tuple[str, ...]:
+    from .claims import BLOCKS
+
+    return tuple(BLOCKS)
+
+
+def _check_out(project: Project) -> None:
+    out = project.out.resolve()
+    for source in (project.data, project.memo, project.templates or Path("templates")):
+        source = source.resolve()
+        if source == out or out in source.parents:
+            raise InputError([Problem(str(project.out), None, None,
+                                      f"the output folder would replace the input folder {source}; choose another --out")])

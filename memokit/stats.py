@@ -1,0 +1,361 @@
+"""Stage 3, stats: counts and shares by theme, phase, source and year over named denominators.
+
+One ``Stats`` object is the single source of every number that prose, cards, charts, the drill
+and ``stats.json`` show.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from .models import FILTER_FIELDS, Taxonomy
+from .validate import ALL, Dataset
+
+#: z for a two-sided 95% interval.
+Z95 = 1.959963984540054
+#: Breakdowns computed for every denominator, in the order they are reported.
+DIMENSIONS = ("theme", "phase", "source", "year")
+UNKNOWN_YEAR = "unknown"
+TOP_COMMUNITIES = 3
+
+
+class StatsError(ValueError):
+    """A question asked of ``Stats`` names something that does not exist."""
+
+
+def largest_remainder(counts: Sequence[int]) -> list[int]:
+    """Return whole percentages of ``counts`` that sum to exactly 100 (Hamilton's method).
+
+    Each share is floored, then the points still missing go to the largest remainders;
+    ties go to the larger count, then to the earlier category, so the result is stable.
+    """
+    total = sum(counts)
+    if total == 0:
+        return [0 for _ in counts]
+    floors = [count * 100 // total for count in counts]
+    remainders = [count * 100 % total for count in counts]
+    missing = 100 - sum(floors)
+    order = sorted(range(len(counts)), key=lambda i: (-remainders[i], -counts[i], i))
+    for i in order[:missing]:
+        floors[i] += 1
+    return floors
+
+
+def wilson(count: int, total: int, z: float = Z95) -> tuple[float, float]:
+    """Return the Wilson score interval of ``count / total``."""
+    if total <= 0:
+        raise StatsError("a share of an empty denominator has no interval")
+    p = count / total
+    z2 = z * z
+    centre = (p + z2 / (2 * total)) / (1 + z2 / total)
+    half = z / (1 + z2 / total) * math.sqrt(p * (1 - p) / total + z2 / (4 * total * total))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def round_percent(count: int, total: int) -> int:
+    """Return ``100 * count / total`` rounded half up, in exact integer arithmetic."""
+    return (200 * count + total) // (2 * total)
+
+
+@dataclass(frozen=True)
+class Share:
+    """``count`` of ``total``, with its whole percent and its Wilson 95% interval."""
+
+    key: str
+    label: str
+    count: int
+    total: int
+    percent: int | None
+    low: float | None
+    high: float | None
+
+    @property
+    def value(self) -> float | None:
+        """Return the exact share, or None when the denominator is empty."""
+        return self.count / self.total if self.total else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key, "label": self.label, "count": self.count, "total": self.total,
+            "share": self.value, "percent": self.percent, "low": self.low, "high": self.high,
+        }
+
+
+def make_share(key: str, label: str, count: int, total: int, percent: int | None = None) -> Share:
+    """Build a share; ``percent`` defaults to plain rounding when not part of a breakdown."""
+    if total == 0:
+        return Share(key, label, count, 0, None, None, None)
+    low, high = wilson(count, total)
+    return Share(key, label, count, total, round_percent(count, total) if percent is None else percent, low, high)
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """The shares of one dimension (theme, phase, source, year) within one denominator."""
+
+    dimension: str
+    of: str
+    total: int
+    shares: tuple[Share, ...]
+
+    def __getitem__(self, key: str) -> Share:
+        for share in self.shares:
+            if share.key == key:
+                return share
+        raise KeyError(key)
+
+    def keys(self) -> list[str]:
+        return [share.key for share in self.shares]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"total": self.total, "rows": [share.to_json() for share in self.shares]}
+
+
+@dataclass(frozen=True)
+class DenominatorStats:
+    id: str
+    label: str
+    n: int
+    where: Mapping[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Every number of the memo, computed once from the validated dataset."""
+
+    taxonomy: Taxonomy
+    n: int
+    denominators: Mapping[str, DenominatorStats]
+    breakdowns: Mapping[tuple[str, str], Breakdown]
+    first_date: date | None
+    last_date: date | None
+    communities: int
+    top_communities: Mapping[str, tuple[tuple[str, int], ...]]
+    frame: pd.DataFrame = field(repr=False, compare=False)
+
+    # --- queries used by prose, claims, cards and charts ------------------------------------
+
+    def breakdown(self, dimension: str, of: str = ALL) -> Breakdown:
+        self._check_denominator(of)
+        if dimension not in DIMENSIONS:
+            raise StatsError(f"unknown breakdown {dimension!r}; expected one of: {', '.join(DIMENSIONS)}")
+        return self.breakdowns[(dimension, of)]
+
+    def count(self, of: str = ALL, **filters: str | Sequence[str]) -> int:
+        """Return how many signals of denominator ``of`` match every filter."""
+        return self.share(of=of, **filters).count
+
+    def share(self, of: str = ALL, **filters: str | Sequence[str]) -> Share:
+        """Return the share of denominator ``of`` matching every filter.
+
+        A filter on one dimension reads the breakdown, so the whole percent is the one shown on
+        cards and charts (the sum of the members' largest-remainder percents for a list of
+        values); any other combination is counted directly and rounded half up.
+        """
+        self._check_denominator(of)
+        wanted = {name: self._check_filter(name, value) for name, value in filters.items() if value is not None}
+        total = self.denominators[of].n
+        if not wanted:
+            return make_share(of, self.denominators[of].label, total, total)
+        if len(wanted) == 1:
+            [(name, values)] = wanted.items()
+            if name in DIMENSIONS:
+                members = [self.breakdowns[(name, of)][value] for value in values]
+                count = sum(m.count for m in members)
+                percent = sum(m.percent for m in members) if total else None
+                label = " or ".join(m.label for m in members)
+                return make_share("+".join(values), label, count, total, percent)
+        mask = self._mask(self.denominators[of].where)
+        for name, values in wanted.items():
+            mask &= self.frame[name].isin(values)
+        key = ",".join(f"{name}={'+'.join(values)}" for name, values in wanted.items())
+        return make_share(key, key, int(mask.sum()), total)
+
+    def rank(self, dimension: str, key: str, of: str = ALL) -> int:
+        """Return 1 for the largest category of a breakdown, 2 for the next (ties share a rank)."""
+        breakdown = self.breakdown(dimension, of)
+        self._check_filter(dimension, key)
+        count = breakdown[key].count
+        return 1 + sum(1 for share in breakdown.shares if share.count > count)
+
+    def distinct(self, field_name: str, of: str = ALL) -> int:
+        """Return how many different values ``field_name`` takes within denominator ``of``."""
+        self._check_denominator(of)
+        if field_name not in FILTER_FIELDS:
+            raise StatsError(f"unknown field {field_name!r}; expected one of: {', '.join(FILTER_FIELDS)}")
+        return int(self.frame.loc[self._mask(self.denominators[of].where), field_name].nunique())
+
+    def known_values(self, name: str) -> list[str]:
+        """Return the values a filter on ``name`` may name."""
+        if name == "theme":
+            return [t.id for t in self.taxonomy.themes]
+        if name == "phase":
+            return [p.id for p in self.taxonomy.phases]
+        if name in ("source", "year"):
+            return self.breakdowns[(name, ALL)].keys()
+        return sorted(self.frame[name].astype(str).unique())
+
+    def _check_denominator(self, of: str) -> None:
+        if of not in self.denominators:
+            raise StatsError(f"unknown denominator {of!r}; expected one of: {', '.join(self.denominators)}")
+
+    def _check_filter(self, name: str, value: str | Sequence[str]) -> tuple[str, ...]:
+        if name not in FILTER_FIELDS:
+            raise StatsError(f"unknown filter {name!r}; expected one of: {', '.join(FILTER_FIELDS)}")
+        values = (value,) if isinstance(value, str) else tuple(value)
+        if not values or not all(isinstance(v, str) for v in values):
+            raise StatsError(f"{name} expects a name or a list of names")
+        known = self.known_values(name)
+        for v in values:
+            if v not in known and not (name == "year" and v.isdigit() and len(v) == 4):
+                raise StatsError(f"unknown {name} {v!r}; expected one of: {', '.join(known)}")
+        if len(set(values)) != len(values):
+            raise StatsError(f"{name} lists a value twice")
+        return values
+
+    def _mask(self, where: Mapping[str, tuple[str, ...]]) -> pd.Series:
+        mask = pd.Series(True, index=self.frame.index)
+        for name, values in where.items():
+            mask &= self.frame[name].isin(values)
+        return mask
+
+    # --- export ------------------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        """Return everything as plain JSON-ready data (``site/data/stats.json``)."""
+        themes = []
+        for theme in self.taxonomy.themes:
+            share = self.breakdowns[("theme", ALL)][theme.id]
+            themes.append({
+                "id": theme.id, "label": theme.label, "phase": theme.phase,
+                "definition": theme.definition, **_counts(share),
+                "top_communities": [{"community": c, "count": k} for c, k in self.top_communities[theme.id]],
+            })
+        return {
+            "n": self.n,
+            "dates": {
+                "first": self.first_date.isoformat() if self.first_date else None,
+                "last": self.last_date.isoformat() if self.last_date else None,
+                "unknown": self.breakdowns[("year", ALL)][UNKNOWN_YEAR].count
+                if UNKNOWN_YEAR in self.breakdowns[("year", ALL)].keys() else 0,
+            },
+            "communities": self.communities,
+            "phases": [
+                {"id": p.id, "label": p.name, "definition": p.definition, "color": p.color,
+                 **_counts(self.breakdowns[("phase", ALL)][p.id])}
+                for p in self.taxonomy.phases
+            ],
+            "themes": themes,
+            "denominators": [
+                {"id": d.id, "label": d.label, "n": d.n, "where": {k: list(v) for k, v in d.where.items()}}
+                for d in self.denominators.values()
+            ],
+            "breakdowns": {
+                dimension: {of: self.breakdowns[(dimension, of)].to_json() for of in self.denominators}
+                for dimension in DIMENSIONS
+            },
+        }
+
+
+def _counts(share: Share) -> dict[str, Any]:
+    return {"count": share.count, "share": share.value, "percent": share.percent,
+            "low": share.low, "high": share.high}
+
+
+def signal_frame(dataset: Dataset) -> pd.DataFrame:
+    """Return one row per signal with the columns that stats filter and group on."""
+    signals = dataset.signals
+    frame = pd.DataFrame({
+        "id": [s.id for s in signals],
+        "theme": [s.theme for s in signals],
+        "phase": [s.phase for s in signals],
+        "source": [s.source for s in signals],
+        "community": [s.community for s in signals],
+        "created": pd.to_datetime([s.created for s in signals]),
+        "year": [s.year for s in signals],
+        "sample": [s.sample for s in signals],
+        "model_family": [s.model_family for s in signals],
+        "tool": [s.tool for s in signals],
+    })
+    return frame
+
+
+def compute(dataset: Dataset) -> Stats:
+    """Compute every breakdown of every denominator from the validated dataset."""
+    taxonomy = dataset.taxonomy
+    frame = signal_frame(dataset)
+    denominators: dict[str, DenominatorStats] = {}
+    masks: dict[str, pd.Series] = {}
+    for denominator in taxonomy.denominators:
+        where = denominator.allowed()
+        mask = pd.Series(True, index=frame.index)
+        for name, values in where.items():
+            mask &= frame[name].isin(values)
+        masks[denominator.id] = mask
+        denominators[denominator.id] = DenominatorStats(denominator.id, denominator.label, int(mask.sum()), where)
+
+    labels = {
+        "theme": {t.id: t.label for t in taxonomy.themes},
+        "phase": {p.id: p.name for p in taxonomy.phases},
+    }
+    source_counts = frame["source"].value_counts()
+    categories = {
+        "theme": [t.id for t in taxonomy.themes],
+        "phase": [p.id for p in taxonomy.phases],
+        # Most frequent first; ties by name so the order never depends on the input's order.
+        "source": sorted(source_counts.index, key=lambda s: (-int(source_counts[s]), s)),
+        "year": sorted(y for y in frame["year"].unique() if y != UNKNOWN_YEAR)
+        + ([UNKNOWN_YEAR] if (frame["year"] == UNKNOWN_YEAR).any() else []),
+    }
+    labels["source"] = {s: taxonomy.source_label(s) for s in categories["source"]}
+    labels["year"] = {y: ("unknown date" if y == UNKNOWN_YEAR else y) for y in categories["year"]}
+
+    breakdowns: dict[tuple[str, str], Breakdown] = {}
+    for of, mask in masks.items():
+        subset = frame.loc[mask]
+        for dimension in DIMENSIONS:
+            counted = subset[dimension].value_counts()
+            keys = categories[dimension]
+            counts = [int(counted.get(key, 0)) for key in keys]
+            breakdowns[(dimension, of)] = _breakdown(dimension, of, keys, labels[dimension], counts)
+
+    dated = frame["created"].dropna()
+    top = (
+        frame.groupby(["theme", "community"], observed=True).size().reset_index(name="count")
+        .sort_values(["theme", "count", "community"], ascending=[True, False, True])
+    )
+    top_communities = {
+        theme.id: tuple(
+            (str(row.community), int(row.count))
+            for row in top[top["theme"] == theme.id].head(TOP_COMMUNITIES).itertuples()
+        )
+        for theme in taxonomy.themes
+    }
+    return Stats(
+        taxonomy=taxonomy,
+        n=len(frame),
+        denominators=denominators,
+        breakdowns=breakdowns,
+        first_date=dated.min().date() if len(dated) else None,
+        last_date=dated.max().date() if len(dated) else None,
+        communities=int(frame["community"].nunique()),
+        top_communities=top_communities,
+        frame=frame,
+    )
+
+
+def _breakdown(dimension: str, of: str, keys: Iterable[str], labels: Mapping[str, str], counts: list[int]) -> Breakdown:
+    keys = list(keys)
+    total = sum(counts)
+    percents = largest_remainder(counts)
+    shares = tuple(
+        make_share(key, labels[key], count, total, percent if total else None)
+        for key, count, percent in zip(keys, counts, percents)
+    )
+    return Breakdown(dimension, of, total, shares)

@@ -1,0 +1,262 @@
+"""Stage 2, validate: turn raw records into typed signals and a taxonomy, collecting every problem."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import ValidationError
+
+from .errors import Problems
+from .load import RawRecord, RawTaxonomy, find_signals_file, read_signals, read_taxonomy
+from .models import FILTER_FIELDS, SIGNAL_FIELDS, Denominator, Signal, Taxonomy
+
+#: The denominator every project has: all signals.
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Validated signals with the taxonomy they were checked against."""
+
+    signals: tuple[Signal, ...]
+    taxonomy: Taxonomy
+    source_path: Path
+    warnings: tuple[str, ...] = ()
+
+
+def load_dataset(data_dir: Path) -> Dataset:
+    """Load and validate ``data_dir``; raise ``InputError`` listing every problem."""
+    problems = Problems()
+    raw_taxonomy = read_taxonomy(data_dir, problems)
+    taxonomy = validate_taxonomy(raw_taxonomy, problems) if raw_taxonomy else None
+    signals_path = find_signals_file(data_dir, problems)
+    records = read_signals(signals_path, problems) if signals_path else []
+    warnings: list[str] = []
+    signals = validate_signals(records, taxonomy, problems, warnings) if taxonomy else ()
+    problems.raise_if_any()
+    assert taxonomy is not None and signals_path is not None
+    return Dataset(tuple(signals), taxonomy, signals_path, tuple(warnings))
+
+
+# --- taxonomy ---------------------------------------------------------------------------------
+
+
+def validate_taxonomy(raw: RawTaxonomy, problems: Problems) -> Taxonomy | None:
+    """Validate the taxonomy tables and their cross-references."""
+    before = len(problems.items)
+    locate = _TomlLocator(raw.text)
+    try:
+        taxonomy = Taxonomy.model_validate(raw.data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = error["loc"]
+            table = loc[0] if loc else None
+            index = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
+            field = ".".join(str(part) for part in loc[2:]) if index is not None else ".".join(map(str, loc[1:]))
+            line = locate.line(str(table), index, field.split(".")[0] if field else None)
+            name = f"{table}[{index + 1}].{field}" if index is not None and field else ".".join(map(str, loc))
+            problems.add(raw.path, line, name, _message(error))
+        return None
+
+    phase_ids = [p.id for p in taxonomy.phases]
+    theme_ids = [t.id for t in taxonomy.themes]
+    for kind, ids in (("phases", phase_ids), ("themes", theme_ids)):
+        seen: set[str] = set()
+        for index, item_id in enumerate(ids):
+            if item_id in seen:
+                problems.add(raw.path, locate.line(kind, index, "id"), f"{kind}[{index + 1}].id", f"duplicate id {item_id!r}")
+            seen.add(item_id)
+    for index, theme in enumerate(taxonomy.themes):
+        if theme.phase not in phase_ids:
+            problems.add(
+                raw.path, locate.line("themes", index, "phase"), f"themes[{index + 1}].phase",
+                f"unknown phase {theme.phase!r}; expected one of: {', '.join(phase_ids)}",
+            )
+    orders = [t.order for t in taxonomy.themes]
+    for index, theme in enumerate(taxonomy.themes):
+        if orders.count(theme.order) > 1:
+            problems.add(raw.path, locate.line("themes", index, "order"), f"themes[{index + 1}].order",
+                         f"order {theme.order} is used by more than one theme")
+    for phase in taxonomy.phases:
+        if not taxonomy.themes_of(phase.id):
+            problems.add(raw.path, locate.line("phases", phase_ids.index(phase.id), "id"), "phases",
+                         f"phase {phase.id!r} has no theme")
+
+    denominator_ids: set[str] = set()
+    for index, denominator in enumerate(taxonomy.denominators):
+        line = locate.line("denominators", index, "where")
+        if denominator.id in denominator_ids:
+            problems.add(raw.path, locate.line("denominators", index, "id"), f"denominators[{index + 1}].id",
+                         f"duplicate id {denominator.id!r}")
+        denominator_ids.add(denominator.id)
+        if denominator.id == ALL and denominator.where:
+            problems.add(raw.path, line, f"denominators[{index + 1}].where", "the 'all' denominator cannot filter")
+        known = {"theme": theme_ids, "phase": phase_ids}
+        for field, values in denominator.allowed().items():
+            if field not in FILTER_FIELDS:
+                problems.add(raw.path, line, f"denominators[{index + 1}].where.{field}",
+                             f"cannot filter on {field!r}; expected one of: {', '.join(FILTER_FIELDS)}")
+            elif field in known:
+                for value in values:
+                    if value not in known[field]:
+                        problems.add(raw.path, line, f"denominators[{index + 1}].where.{field}",
+                                     f"unknown {field} {value!r}; expected one of: {', '.join(known[field])}")
+    if len(problems.items) > before:
+        return None
+
+    denominators = taxonomy.denominators
+    if ALL not in denominator_ids:
+        denominators = (Denominator(id=ALL, label="all signals"), *denominators)
+    themes = tuple(sorted(taxonomy.themes, key=lambda t: t.order))
+    return taxonomy.model_copy(update={"themes": themes, "denominators": denominators})
+
+
+class _TomlLocator:
+    """Find the line of the N-th ``[[table]]`` (and a key inside it) to point problems at."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.split("\n")
+
+    def line(self, table: str, index: int | None, key: str | None) -> int | None:
+        header = re.compile(rf"^\s*\[\[\s*{re.escape(table)}\s*\]\]")
+        starts = [number for number, line in enumerate(self.lines) if header.match(line)]
+        if index is None or index >= len(starts):
+            plain = re.compile(rf"^\s*(\[\s*{re.escape(table)}\s*\]|{re.escape(table)}\s*=)")
+            for number, line in enumerate(self.lines):
+                if plain.match(line):
+                    return number + 1
+            return starts[0] + 1 if starts else None
+        start = starts[index]
+        if key:
+            any_header = re.compile(r"^\s*\[")
+            assignment = re.compile(rf"^\s*{re.escape(key)}\s*=")
+            for number in range(start + 1, len(self.lines)):
+                if any_header.match(self.lines[number]):
+                    break
+                if assignment.match(self.lines[number]):
+                    return number + 1
+        return start + 1
+
+
+# --- signals ----------------------------------------------------------------------------------
+
+
+def validate_signals(
+    records: list[RawRecord], taxonomy: Taxonomy, problems: Problems, warnings: list[str]
+) -> list[Signal]:
+    """Validate each record and the cross-record rules (known theme, phase, unique id and URL)."""
+    themes = {t.id: t for t in taxonomy.themes}
+    theme_list = ", ".join(themes)
+    signals: list[Signal] = []
+    first_id: dict[str, int] = {}
+    first_url: dict[str, int] = {}
+    unknown_fields: dict[str, int] = {}
+    for record in records:
+        for name in record.data:
+            if name not in SIGNAL_FIELDS and name not in unknown_fields:
+                unknown_fields[name] = record.line
+        try:
+            signal = Signal.model_validate(record.data)
+        except ValidationError as exc:
+            for error in exc.errors():
+                field = ".".join(str(part) for part in error["loc"]) or None
+                problems.add(record.path, record.line, field, _message(error))
+            continue
+        ok = True
+        url_problem = _check_url(signal.url)
+        if url_problem:
+            problems.add(record.path, record.line, "url", url_problem)
+            ok = False
+        theme = themes.get(signal.theme)
+        if theme is None:
+            problems.add(record.path, record.line, "theme",
+                         f"unknown theme {signal.theme!r}; expected one of: {theme_list}")
+            ok = False
+        elif signal.phase != theme.phase:
+            problems.add(record.path, record.line, "phase",
+                         f"expected {theme.phase!r}, the phase of theme {theme.id!r}, got {signal.phase!r}")
+            ok = False
+        if signal.id in first_id:
+            problems.add(record.path, record.line, "id",
+                         f"duplicate id {signal.id!r} (first at line {first_id[signal.id]})")
+            ok = False
+        else:
+            first_id[signal.id] = record.line
+        if not url_problem:
+            key = canonical_url(signal.url)
+            if key in first_url:
+                problems.add(record.path, record.line, "url",
+                             f"duplicate URL {signal.url!r} (same post as line {first_url[key]})")
+                ok = False
+            else:
+                first_url[key] = record.line
+        if ok:
+            signals.append(signal)
+    for name, line in unknown_fields.items():
+        warnings.append(f"{records[0].path}:{line}: {name}: unknown field ignored "
+                        f"(known: {', '.join(SIGNAL_FIELDS)})")
+    return signals
+
+
+def _check_url(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        return f"expected an absolute http(s) URL, got {url[:80]!r}"
+    if not parts.netloc or not parts.hostname:
+        return f"expected an absolute http(s) URL with a host, got {url[:80]!r}"
+    if any(ch.isspace() for ch in url):
+        return "URL contains white space"
+    return None
+
+
+def canonical_url(url: str) -> str:
+    """Return the form two URLs of the same post share: lower-case scheme and host,
+    no default port, no trailing slash, no fragment."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    port = parts.port
+    if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
+        host = f"{host}:{port}"
+    path = parts.path.rstrip("/")
+    return urlunsplit((scheme, host, path, parts.query, ""))
+
+
+_MESSAGES = {
+    "missing": "required field is missing",
+    "string_type": "expected a string",
+    "int_type": "expected a whole number",
+    "int_parsing": "expected a whole number",
+    "list_type": "expected a list",
+    "tuple_type": "expected a list",
+    "dict_type": "expected a table",
+    "extra_forbidden": "unknown field",
+}
+
+
+def _message(error: dict[str, Any]) -> str:
+    kind = error["type"]
+    got = error.get("input")
+    if kind == "value_error":
+        return str(error["ctx"]["error"]) if "ctx" in error else error["msg"]
+    if kind == "string_pattern_mismatch":
+        return f"expected text matching {error['ctx']['pattern']}, got {_short(got)}"
+    if kind == "string_too_long":
+        return f"too long: {len(got)} characters, at most {error['ctx']['max_length']}"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind == "too_short":
+        return "must not be empty"
+    if kind in _MESSAGES:
+        suffix = "" if kind in ("missing", "extra_forbidden") else f", got {type(got).__name__}"
+        return _MESSAGES[kind] + suffix
+    return error["msg"]
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "...'"
