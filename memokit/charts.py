@@ -68,8 +68,11 @@ def _chart(chart_id: str, title: str, category: str, rows: tuple[Share, ...], ro
     top = max((s.percent for s in rows), default=0)
     x = alt.X("percent:Q", title="Share of signals (%)", scale=alt.Scale(domain=[0, max(10, top + 12)]),
               axis=alt.Axis(grid=False, tickCount=5, labelColor=MUTED, titleColor=MUTED))
-    y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=220, labelColor=INK, ticks=False,
-                                                                 domain=False, labelPadding=6))
+    # Browsers measure the system font wider than vl-convert does: reserve room for labels.
+    y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(
+        labelLimit=240, labelColor=INK, ticks=False, domain=False, labelPadding=6,
+        minExtent=max(60, 8 * max(len(s.label) for s in rows)),
+    ))
     base = alt.Chart(frame)
     bars = base.mark_bar(height={"band": 0.7}).encode(
         x=x, y=y,
