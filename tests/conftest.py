@@ -1,0 +1,64 @@
+"""Shared fixtures: the flagship site built once, served on 127.0.0.1, and Chromium for Playwright."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from memokit.pipeline import Project, build
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    """Use the system Chromium (CHROMIUM_PATH, default /usr/bin/chromium) when there is one;
+    on a laptop without it, Playwright's own browser is used."""
+    path = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    args = {**browser_type_launch_args, "args": CHROMIUM_ARGS}
+    if Path(path).exists():
+        args["executable_path"] = path
+    return args
+
+
+@pytest.fixture(scope="session")
+def flagship_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build the flagship memo from the repository's own data into a temporary folder."""
+    out = tmp_path_factory.mktemp("flagship") / "site"
+    build(Project(data=ROOT / "data", memo=ROOT / "memo", templates=ROOT / "templates", out=out))
+    return out
+
+
+@pytest.fixture(scope="session")
+def flagship_signals() -> list[dict]:
+    """The flagship data as plain JSON, read without memokit, to check the site against."""
+    lines = (ROOT / "data" / "signals.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def served_site(flagship_site: Path) -> Iterator[str]:
+    """Serve the flagship site on 127.0.0.1 and yield its base URL (ending in /)."""
+    handler = functools.partial(_QuietHandler, directory=str(flagship_site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()

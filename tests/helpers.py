@@ -1,0 +1,155 @@
+"""Small builders for the unit tests: a taxonomy, synthetic signals, and ways to load them.
+
+Every signal made here is synthetic: ids start with ``syn-`` and URLs point at example.com.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from memokit.errors import InputError
+from memokit.validate import Dataset, load_dataset
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: A small taxonomy: three phases, four themes (declared out of display order), two denominators.
+TAXONOMY = """\
+[[phases]]
+id = "Train"
+definition = "Getting a run to work."
+color = "#1f6fb2"
+
+[[phases]]
+id = "Evaluate"
+definition = "Judging a finished run."
+
+[[phases]]
+id = "Iterate"
+definition = "Deciding what to do next."
+
+[[themes]]
+id = "setup"
+label = "Getting a run to work"
+phase = "Train"
+order = 1
+definition = "Crashes and configuration."
+
+[[themes]]
+id = "retrain"
+label = "When to retrain"
+phase = "Iterate"
+order = 4
+definition = "When another run is worth it."
+
+[[themes]]
+id = "improve"
+label = "Did it get better?"
+phase = "Evaluate"
+order = 2
+definition = "Whether the model improved."
+
+[[themes]]
+id = "breakage"
+label = "Did anything break?"
+phase = "Evaluate"
+order = 3
+definition = "Lost skills after training."
+
+[[denominators]]
+id = "post-training"
+label = "post-training signals"
+where = { phase = ["Evaluate", "Iterate"] }
+
+[[denominators]]
+id = "sweep"
+label = "the sweep sample"
+where = { sample = "sweep" }
+
+[sources]
+github = "GitHub"
+forum = "Forum"
+"""
+
+THEME_PHASE = {"setup": "Train", "improve": "Evaluate", "breakage": "Evaluate", "retrain": "Iterate"}
+
+
+def signal(number: int = 1, *, drop: tuple[str, ...] = (), **fields: Any) -> dict[str, Any]:
+    """Return one valid synthetic signal; ``fields`` override, ``drop`` names fields to leave out."""
+    theme = fields.get("theme", "setup")
+    record: dict[str, Any] = {
+        "id": f"syn-{number}",
+        "url": f"https://example.com/synthetic/{number}",
+        "source": "github",
+        "community": "example/project",
+        "title": f"Synthetic post {number}",
+        "created": "2024-01-15",
+        "theme": theme,
+        "phase": THEME_PHASE.get(theme, "Train"),
+        "summary": "A synthetic record made for a unit test.",
+        "sample": "sweep",
+    }
+    record.update(fields)
+    return {key: value for key, value in record.items() if key not in drop}
+
+
+def jsonl(records: list[dict[str, Any]]) -> str:
+    return "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+
+
+def csv_text(records: list[dict[str, Any]], fields: list[str] | None = None) -> str:
+    """Return ``records`` as CSV (lists joined with ';'), with a header of ``fields``."""
+    fields = fields or list(dict.fromkeys(key for record in records for key in record))
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(fields)
+    for record in records:
+        row = []
+        for name in fields:
+            value = record.get(name, "")
+            row.append(";".join(value) if isinstance(value, list | tuple) else ("" if value is None else value))
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
+def make_data(tmp_path: Path, signals: str | bytes | list[dict[str, Any]] | None = None,
+              *, name: str = "signals.jsonl", taxonomy: str | None = TAXONOMY) -> Path:
+    """Write a data folder under ``tmp_path`` and return it."""
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    if taxonomy is not None:
+        (data / "taxonomy.toml").write_text(taxonomy, encoding="utf-8")
+    if signals is None:
+        signals = [signal(1)]
+    if isinstance(signals, list):
+        signals = jsonl(signals) if name.endswith(".jsonl") else csv_text(signals)
+    if isinstance(signals, str):
+        signals = signals.encode("utf-8")
+    (data / name).write_bytes(signals)
+    return data
+
+
+def load(data: Path) -> Dataset:
+    return load_dataset(data)
+
+
+def problems(data: Path) -> list[str]:
+    """Load ``data``, expecting it to be invalid; return every problem as printed."""
+    with pytest.raises(InputError) as caught:
+        load_dataset(data)
+    return [str(problem) for problem in caught.value.problems]
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """Return every file under ``folder`` (relative path) with a SHA-256 of its bytes."""
+    import hashlib
+
+    return {
+        path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*")) if path.is_file()
+    }

@@ -1,0 +1,62 @@
+"""The flagship site in real Chromium, driven as a reader would."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+pytestmark = pytest.mark.browser
+
+
+def test_memo_shows_one_card_per_theme_with_the_data_counts(page: Page, served_site: str,
+                                                             flagship_signals: list[dict]) -> None:
+    page.goto(served_site + "index.html")
+    counts = Counter(s["theme"] for s in flagship_signals)
+    cards = page.locator("li.card")
+    expect(cards).to_have_count(len(counts))
+    for theme, count in counts.items():
+        card = page.locator(f'li.card[data-theme="{theme}"]')
+        expect(card.locator(".card-count")).to_have_text(f"{count:,} posts")
+
+
+def test_following_a_card_shows_that_themes_posts(page: Page, served_site: str, flagship_signals: list[dict]) -> None:
+    page.goto(served_site + "index.html")
+    page.locator('li.card[data-theme="regression"] a.card-link').click()
+    expect(page).to_have_url(re.compile(r"themes/regression\.html$"))
+    expected = [s for s in flagship_signals if s["theme"] == "regression"]
+    expect(page.locator("li.post")).to_have_count(len(expected))
+    expect(page.locator("h1")).to_have_text("Did anything break?")
+    titles = page.locator("li.post .post-title a").all_inner_texts()
+    assert sorted(titles) == sorted(s["title"] for s in expected)
+    page.go_back()
+    expect(page.locator("h1")).to_have_text("The Iteration Gap")
+
+
+def test_theme_pages_work_without_javascript(browser: Browser, served_site: str, flagship_signals: list[dict]) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(served_site + "index.html")
+    page.locator('li.card[data-theme="did-it-improve"] a.card-link').click()
+    expected = sum(s["theme"] == "did-it-improve" for s in flagship_signals)
+    expect(page.locator("li.post")).to_have_count(expected)
+    context.close()
+
+
+def test_the_memo_requests_nothing_from_another_origin(page: Page, served_site: str) -> None:
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(served_site + "index.html")
+    page.wait_for_load_state("networkidle")
+    assert requested, "the page loaded nothing at all"
+    assert all(url.startswith(served_site) for url in requested), requested
+
+
+def test_a_bound_number_shows_its_provenance(page: Page, served_site: str, flagship_signals: list[dict]) -> None:
+    page.goto(served_site + "index.html")
+    first = page.locator("main data.bound").first
+    expect(first).to_have_attribute("data-expr", "n")
+    expect(first).to_have_text(str(len(flagship_signals)))
+    expect(first).to_have_attribute("title", f"n = {len(flagship_signals)}")
