@@ -60,3 +60,14 @@ def test_a_bound_number_shows_its_provenance(page: Page, served_site: str, flags
     expect(first).to_have_attribute("data-expr", "n")
     expect(first).to_have_text(str(len(flagship_signals)))
     expect(first).to_have_attribute("title", f"n = {len(flagship_signals)}")
+
+
+def test_the_nav_links_the_memo_and_its_companion_page(page: Page, served_site: str) -> None:
+    page.goto(served_site + "index.html")
+    nav = page.get_by_role("navigation", name="Pages")
+    expect(nav.get_by_role("link", name="The Iteration Gap")).to_have_attribute("aria-current", "page")
+    nav.get_by_role("link", name="About the data").click()
+    expect(page).to_have_url(re.compile(r"about\.html$"))
+    expect(page.locator("h1")).to_have_text("About the data")
+    expect(page.get_by_role("navigation", name="Pages").get_by_role("link", name="About the data")).to_have_attribute(
+        "aria-current", "page")

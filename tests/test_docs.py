@@ -1,0 +1,33 @@
+"""The README stays true: its commands are the ones CI runs, and every option is documented."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from memokit.cli import parser
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _commands() -> list[str]:
+    return re.findall(r"```sh\n(.+?)\n```", README)
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    ci_lines = [line for line in (ROOT / ".ci" / "run").read_text().splitlines()
+                if line and not line.startswith(("#", "set ", "cd ", "export "))]
+    assert ci_lines == [c for c in _commands() if "pytest" in c]
+
+
+def test_readme_build_command_runs_build_py() -> None:
+    assert any("python3 build.py" in c for c in _commands())
+
+
+def test_every_command_line_option_is_documented() -> None:
+    for action in parser()._actions:
+        for flag in action.option_strings:
+            if flag in ("-h", "--help"):
+                continue
+            assert f"`{flag}" in README, f"{flag} is not documented in README.md"
