@@ -30,6 +30,7 @@ _BINDING = re.compile(r"\{\{(.*?)\}\}")
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 INLINE_OPEN, INLINE_CLOSE = "\ue000", "\ue001"
+FACT_OPEN, FACT_CLOSE = "\ue004", "\ue005"
 BLOCK_OPEN, BLOCK_CLOSE = "\ue002", "\ue003"
 
 
@@ -80,6 +81,21 @@ class ClaimResult:
                 "error": self.error}
 
 
+@dataclass(frozen=True)
+class Fact:
+    """A number from outside the data, shown with its source: ``{{ fact("29.5%", source="…") }}``."""
+
+    number: int
+    page: str
+    line: int
+    text: str
+    source: str
+    url: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"page": self.page, "line": self.line, "text": self.text, "source": self.source, "url": self.url}
+
+
 @dataclass
 class BoundPage:
     """A page whose bindings are evaluated: Markdown with placeholders, and what replaces them."""
@@ -88,6 +104,7 @@ class BoundPage:
     markdown: str
     bindings: list[Binding] = field(default_factory=list)
     blocks: list[Block] = field(default_factory=list)
+    facts: list[Fact] = field(default_factory=list)
     headline: list[tuple[Binding, str]] = field(default_factory=list)
     claims: list[ClaimResult] = field(default_factory=list)
 
@@ -154,6 +171,11 @@ def _bind_line(line: str, number: int, bound: BoundPage, stats: Stats, problems:
             bound.blocks.append(Block(name, argument, number))
             pieces.append(f"\n{BLOCK_OPEN}{len(bound.blocks) - 1}{BLOCK_CLOSE}\n")
             continue
+        if expression.startswith("fact(") or expression.startswith("fact ("):
+            fact = _fact(expression, number, bound, problems)
+            if fact:
+                pieces.append(f"{FACT_OPEN}{len(bound.facts) - 1}{FACT_CLOSE}")
+            continue
         binding = _binding(expression, number, start + 1, bound, stats, problems)
         if binding:
             pieces.append(f"{INLINE_OPEN}{len(bound.bindings) - 1}{INLINE_CLOSE}")
@@ -174,6 +196,30 @@ def _binding(expression: str, line: int, column: int, bound: BoundPage, stats: S
     )
     bound.bindings.append(binding)
     return binding
+
+
+def _fact(expression: str, line: int, bound: BoundPage, problems: Problems) -> Fact | None:
+    usage = 'write it as {{ fact("29.5%", source="Who said it", url="https://...") }}'
+    try:
+        node = ast.parse(expression, mode="eval").body
+    except SyntaxError as exc:
+        problems.add(bound.page.path, line, None, f"{{{{ {expression} }}}}: cannot parse: {exc.msg}; {usage}")
+        return None
+    assert isinstance(node, ast.Call)
+    values = [a.value if isinstance(a, ast.Constant) else None for a in node.args]
+    keywords = {k.arg: k.value.value if isinstance(k.value, ast.Constant) else None for k in node.keywords}
+    text, source, url = (values[0] if values else None), keywords.get("source"), keywords.get("url")
+    unknown = set(keywords) - {"source", "url"}
+    if len(values) != 1 or not isinstance(text, str) or not text.strip() or not isinstance(source, str) \
+            or not source.strip() or unknown or (url is not None and not isinstance(url, str)):
+        problems.add(bound.page.path, line, None, f"{{{{ {expression} }}}}: a fact needs its text and a source; {usage}")
+        return None
+    if url is not None and not url.lower().startswith(("http://", "https://")):
+        problems.add(bound.page.path, line, None, f"{{{{ {expression} }}}}: a fact's url must be http(s), got {url!r}")
+        return None
+    fact = Fact(len(bound.facts) + 1, bound.page.filename, line, text, source, url)
+    bound.facts.append(fact)
+    return fact
 
 
 def _block(expression: str) -> tuple[str, str | None] | None:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .errors import InputError, MemokitError
-from .pipeline import ClaimFailure, Project, build
+from .pipeline import CheckFailure, Project, build
 
 EXIT_OK, EXIT_CLAIMS, EXIT_INPUT = 0, 1, 2
 
@@ -43,10 +43,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"memokit: invalid input ({len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''}); "
               "nothing was written", file=sys.stderr)
         return EXIT_INPUT
-    except ClaimFailure as exc:
+    except CheckFailure as exc:
         for line in exc.lines():
             print(line, file=sys.stderr)
-        print(f"memokit: {len(exc.failed)} claim(s) no longer hold; nothing was written", file=sys.stderr)
+        print(f"memokit: {exc.summary()}; nothing was written", file=sys.stderr)
         return EXIT_CLAIMS
     except MemokitError as exc:
         print(f"memokit: {exc}", file=sys.stderr)
@@ -57,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         claims = result.claims
         summary = (f"{result.stats.n:,} signals, {len(result.stats.taxonomy.themes)} themes, "
                    f"{len(result.pages)} page{'s' if len(result.pages) != 1 else ''}, "
-                   f"{result.bindings} bound numbers, {claims}/{claims} claims hold")
+                   f"{result.bindings} bound numbers, {claims}/{claims} claims hold, "
+                   f"{result.facts} cited fact{'s' if result.facts != 1 else ''}, no hand-typed numbers")
         if args.check:
             print(f"check passed: {summary}; nothing written")
         else:

@@ -9,6 +9,7 @@ from pathlib import Path
 from .charts import build_charts
 from .claims import BoundPage, ClaimResult, bind_page, check_claims
 from .errors import InputError, MemokitError, Problem, Problems
+from .lint import Finding, lint_page
 from .memo import load_pages
 from .render import TEMPLATES, render_site, write_site
 from .stats import Stats, compute
@@ -18,17 +19,27 @@ from .validate import Dataset, load_dataset
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
-class ClaimFailure(MemokitError):
-    """One or more named claims no longer hold for the data (exit 1)."""
+class CheckFailure(MemokitError):
+    """Named claims no longer hold, or the prose holds hand-typed numbers (exit 1)."""
 
     exit_code = 1
 
-    def __init__(self, failed: list[tuple[BoundPage, ClaimResult]]):
+    def __init__(self, failed: list[tuple[BoundPage, ClaimResult]], findings: list[Finding]):
         self.failed = failed
-        super().__init__(f"{len(failed)} claim(s) failed")
+        self.findings = findings
+        super().__init__(self.summary())
+
+    def summary(self) -> str:
+        parts = []
+        if self.failed:
+            parts.append(f"{len(self.failed)} claim{'s' if len(self.failed) != 1 else ''} no longer hold"
+                         f"{'s' if len(self.failed) == 1 else ''}")
+        if self.findings:
+            parts.append(f"{len(self.findings)} hand-typed number{'s' if len(self.findings) != 1 else ''} in the prose")
+        return " and ".join(parts)
 
     def lines(self) -> list[str]:
-        out = []
+        out = [str(finding) for finding in self.findings]
         for bound, claim in self.failed:
             why = f"cannot be computed: {claim.error}" if claim.error else "is false"
             out.append(f"{bound.page.path}:{claim.line}: claim {claim.name!r} {why}: {claim.sentence}")
@@ -69,6 +80,10 @@ class BuildResult:
     def claims(self) -> int:
         return sum(len(p.claims) for p in self.pages)
 
+    @property
+    def facts(self) -> int:
+        return sum(len(p.facts) for p in self.pages)
+
 
 def build(project: Project, check: bool = False) -> BuildResult:
     """Load, validate, compute and check; then, unless ``check``, render and write the site."""
@@ -86,8 +101,9 @@ def build(project: Project, check: bool = False) -> BuildResult:
         check_claims(page, stats, problems)
     problems.raise_if_any()
     failed = [(page, claim) for page in bound for claim in page.claims if not claim.passed]
-    if failed:
-        raise ClaimFailure(failed)
+    findings = [finding for page in pages for finding in lint_page(page)]
+    if failed or findings:
+        raise CheckFailure(failed, findings)
 
     result = BuildResult(dataset, stats, bound)
     if not check:

@@ -18,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 from markupsafe import Markup
 
 from .charts import Chart
-from .claims import BLOCK_CLOSE, BLOCK_OPEN, INLINE_CLOSE, INLINE_OPEN, Binding, Block, BoundPage
+from .claims import BLOCK_CLOSE, BLOCK_OPEN, FACT_CLOSE, FACT_OPEN, INLINE_CLOSE, INLINE_OPEN, Binding, BoundPage, Fact
 from .errors import InputError, Problem
 from .expressions import format_interval
 from .memo import INDEX
@@ -79,6 +79,7 @@ def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: 
     files["data/claims.json"] = _json({
         "bindings": [b.to_json() for p in pages for b in p.bindings],
         "claims": [{"page": p.page.filename, **c.to_json()} for p in pages for c in p.claims],
+        "facts": [f.to_json() for p in pages for f in p.facts],
     })
     files["data/signals.csv"] = signals_csv(dataset.signals).encode()
     files["assets/phases.css"] = phase_css(taxonomy.phases).encode()
@@ -226,7 +227,28 @@ def _markdown(bound: BoundPage, blocks_html: list[Markup]) -> Markup:
         html = html.replace(f"<p>{token}</p>", block).replace(token, block)
     for index, binding in enumerate(bound.bindings):
         html = html.replace(f"{INLINE_OPEN}{index}{INLINE_CLOSE}", _binding_html(binding))
+    for index, fact in enumerate(bound.facts):
+        html = html.replace(f"{FACT_OPEN}{index}{FACT_CLOSE}", _fact_html(fact))
+    if bound.facts:
+        html += str(_sources_html(bound.facts))
     return Markup(html)
+
+
+def _fact_html(fact: Fact) -> Markup:
+    return Markup(
+        '<span class="fact" title="Outside fact, not computed from the data: {source}">{text}'
+        '<sup class="fact-ref"><a href="#source-{n}" id="fact-{n}" aria-label="Source {n}">[{n}]</a></sup></span>'
+    ).format(source=fact.source, text=fact.text, n=fact.number)
+
+
+def _sources_html(facts: list[Fact]) -> Markup:
+    items = []
+    for fact in facts:
+        link = Markup(' <a href="{url}" rel="{rel}">{url}</a>').format(url=fact.url, rel=POST_REL) if fact.url else ""
+        items.append(Markup('<li id="source-{n}">{source}.{link} <a href="#fact-{n}" aria-label="Back to the text">↩</a></li>')
+                     .format(n=fact.number, source=fact.source, link=link))
+    return Markup('\n<section class="sources" aria-labelledby="sources-heading"><h2 id="sources-heading">Sources '
+                  'of outside facts</h2>\n<ol>\n{}\n</ol>\n</section>\n').format(Markup("\n").join(items))
 
 
 def _binding_html(binding: Binding) -> Markup:

@@ -124,3 +124,10 @@ def test_methodology_links_the_downloads(flagship_site: Path) -> None:
     for name in ("data/signals.csv", "data/stats.json"):
         assert f'href="{name}"' in section
         assert (flagship_site / name).is_file()
+
+
+def test_generated_blocks_are_html_not_escaped_text(flagship_site: Path) -> None:
+    html = (flagship_site / "index.html").read_text(encoding="utf-8")
+    for tag in ("section", "figure", "ul", "table", "data"):
+        assert f"&lt;{tag}" not in html
+    assert html.count('<li class="card"') == len(theme_ids())
