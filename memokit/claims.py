@@ -258,7 +258,7 @@ def check_claims(bound: BoundPage, stats: Stats, problems: Problems) -> None:
             value = evaluate(tree, stats)
         except EmptyDenominator as exc:
             bound.claims.append(ClaimResult(spec.name, spec.sentence, spec.check, False, line,
-                                            tuple(terms(parse(spec.check), stats)), str(exc)))
+                                            tuple(terms(spec.check, stats)), str(exc)))
             continue
         except ExpressionError as exc:
             problems.add(bound.page.path, line, f"claims[{index + 1}].check", str(exc))
@@ -267,7 +267,7 @@ def check_claims(bound: BoundPage, stats: Stats, problems: Problems) -> None:
             problems.add(bound.page.path, line, f"claims[{index + 1}].check",
                          f"{spec.check!r} is not true or false: compare it with something")
             continue
-        bound.claims.append(ClaimResult(spec.name, spec.sentence, spec.check, value, line, tuple(terms(tree, stats))))
+        bound.claims.append(ClaimResult(spec.name, spec.sentence, spec.check, value, line, tuple(terms(spec.check, stats))))
 
 
 def _claim_line(page: Page, name: str, default: int) -> int:

@@ -420,18 +420,21 @@ class _Evaluator:
         return True
 
 
-def terms(tree: ast.Expression, stats: Stats) -> list[tuple[str, str]]:
-    """Return each function call or name in the expression with its current exact value."""
+def terms(text: str, stats: Stats) -> list[tuple[str, str]]:
+    """Return each function call or name in the expression, as written, with its current exact value."""
+    tree = parse(text)
+    source = text.strip()
     found: list[tuple[str, str]] = []
     seen: set[str] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call | ast.Name) and not (isinstance(node, ast.Name) and node.id in FUNCTIONS):
-            text = ast.unparse(node)
-            if text in seen or (isinstance(node, ast.Name) and node.id in FORMATS):
-                continue
-            seen.add(text)
-            try:
-                found.append((text, exact(evaluate(ast.Expression(body=node), stats))))
-            except ExpressionError as exc:
-                found.append((text, f"cannot be computed: {exc}"))
+        if not isinstance(node, ast.Call | ast.Name) or (isinstance(node, ast.Name) and node.id in FUNCTIONS):
+            continue
+        written = ast.get_source_segment(source, node) or ast.unparse(node)
+        if written in seen or (isinstance(node, ast.Name) and node.id in FORMATS):
+            continue
+        seen.add(written)
+        try:
+            found.append((written, exact(evaluate(ast.Expression(body=node), stats))))
+        except ExpressionError as exc:
+            found.append((written, f"cannot be computed: {exc}"))
     return found
