@@ -68,12 +68,19 @@ def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: 
         by_theme[signal.theme].append(signal)
     for card in themes:
         posts = [Post(s, taxonomy.source_label(s.source)) for s in newest_first(by_theme[card["id"]])]
-        context = {"site": site, "root": "../", "current": None, "theme": card, "posts": posts, "rel": POST_REL}
+        context = {"site": site, "root": "../", "current": None, "group": card, "posts": posts, "rel": POST_REL}
         files[f"themes/{card['id']}.html"] = _render(env, "theme.html", context).encode()
+        sources = sorted({p.signal.source for p in posts})
         files[f"data/themes/{card['id']}.json"] = _json({
             "theme": card["id"], "label": card["label"], "phase": card["phase"], "count": len(posts),
+            "sources": {source: taxonomy.source_label(source) for source in sources},
             "posts": [_post_json(p.signal) for p in posts],
         })
+    for phase in _phase_rows(stats):
+        signals = [s for t in taxonomy.themes_of(phase["id"]) for s in by_theme[t.id]]
+        posts = [Post(s, taxonomy.source_label(s.source)) for s in newest_first(signals)]
+        context = {"site": site, "root": "../", "current": None, "group": phase, "posts": posts, "rel": POST_REL}
+        files[f"phases/{phase['id']}.html"] = _render(env, "theme.html", context).encode()
 
     files["data/stats.json"] = _json(stats.to_json())
     files["data/claims.json"] = _json({
@@ -167,6 +174,7 @@ def _theme_cards(stats: Stats) -> list[dict[str, Any]]:
             "id": theme.id, "label": theme.label, "phase": phase.id, "phase_label": phase.name,
             "phase_color": phase.color, "definition": theme.definition, "share": share,
             "communities": stats.top_communities[theme.id], "href": f"themes/{theme.id}.html",
+            "anchor": f"theme-{theme.id}",
         })
     return cards
 
@@ -196,7 +204,9 @@ def _page_context(bound: BoundPage, stats: Stats, charts: Mapping[str, Chart], t
 
 def _phase_rows(stats: Stats) -> list[dict[str, Any]]:
     breakdown = stats.breakdown("phase", ALL)
-    return [{"id": p.id, "label": p.name, "definition": p.definition, "color": p.color, "share": breakdown[p.id]}
+    return [{"id": p.id, "label": f"{p.name}: all posts of the phase", "phase": p.id, "phase_label": p.name,
+             "name": p.name, "definition": p.definition, "color": p.color, "share": breakdown[p.id],
+             "href": f"phases/{p.id}.html", "anchor": f"phase-{p.id}"}
             for p in stats.taxonomy.phases]
 
 

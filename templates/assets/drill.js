@@ -1,0 +1,303 @@
+/* memokit drill: read the posts behind a theme or a phase without leaving the memo.
+ *
+ * Progressive enhancement: without this script (or from file://, where fetch is blocked) the
+ * cards and chips are plain links to the theme and phase pages. Every count shown beside a card
+ * comes from the build; this script only filters, searches and sorts the posts it lists.
+ * The view lives in the URL: #drill=<theme id or phase:Id>&source=..&year=..&q=..&sort=oldest
+ */
+(function () {
+  "use strict";
+  var dialog = document.getElementById("drill");
+  if (!dialog || typeof dialog.showModal !== "function" || !window.fetch || location.protocol === "file:") {
+    return;
+  }
+  var form = dialog.querySelector(".drill-controls");
+  var field = function (name) { return form.elements.namedItem(name); };
+  var title = document.getElementById("drill-title");
+  var definition = dialog.querySelector(".drill-definition");
+  var status = document.getElementById("drill-status");
+  var list = dialog.querySelector(".drill-list");
+  var empty = dialog.querySelector(".drill-empty");
+  var REL = "noopener noreferrer nofollow ugc";
+  var cache = {};
+  var current = null; // {key, posts, total}
+  var opener = null;
+  var typing = false; // true while a search is being typed: one history entry per search
+
+  function trigger(key) {
+    return document.querySelector('[data-drill="' + CSS.escape(key) + '"]');
+  }
+
+  function themesOf(key) {
+    if (key.indexOf("phase:") !== 0) { return [key]; }
+    var cards = document.querySelectorAll('li.card[data-phase="' + CSS.escape(key.slice(6)) + '"]');
+    return Array.prototype.map.call(cards, function (card) { return card.getAttribute("data-theme"); });
+  }
+
+  function load(theme) {
+    if (!cache[theme]) {
+      cache[theme] = fetch("data/themes/" + encodeURIComponent(theme) + ".json").then(function (response) {
+        if (!response.ok) { throw new Error("HTTP " + response.status); }
+        return response.json();
+      });
+      cache[theme].catch(function () { delete cache[theme]; });
+    }
+    return cache[theme];
+  }
+
+  // --- the URL holds the view ---------------------------------------------------------------
+  function readState() {
+    var params = new URLSearchParams(location.hash.slice(1));
+    return {
+      drill: params.get("drill") || "",
+      source: params.get("source") || "",
+      year: params.get("year") || "",
+      q: params.get("q") || "",
+      sort: params.get("sort") === "oldest" ? "oldest" : "newest"
+    };
+  }
+
+  function viewState() {
+    return {
+      drill: current ? current.key : "",
+      source: field("source").value,
+      year: field("year").value,
+      q: field("q").value.trim(),
+      sort: field("sort").value
+    };
+  }
+
+  function urlFor(state) {
+    var base = location.pathname + location.search;
+    if (!state.drill) { return base; }
+    var params = new URLSearchParams();
+    params.set("drill", state.drill);
+    ["source", "year", "q"].forEach(function (name) { if (state[name]) { params.set(name, state[name]); } });
+    if (state.sort === "oldest") { params.set("sort", "oldest"); }
+    return base + "#" + params.toString();
+  }
+
+  function record(push) {
+    if (push) { typing = false; }
+    var url = urlFor(viewState());
+    if (url === location.pathname + location.search + location.hash) { return; }
+    history[push ? "pushState" : "replaceState"](null, "", url);
+  }
+
+  // --- opening and closing ------------------------------------------------------------------
+  function open(key, state, focus) {
+    var link = trigger(key);
+    var themes = themesOf(key);
+    if (!link || !themes.length) { close(false); return; }
+    if (current && current.key === key) { apply(state); return; }
+    Promise.all(themes.map(load)).then(function (parts) {
+      var posts = [];
+      var sources = {};
+      var total = 0;
+      parts.forEach(function (part) {
+        posts = posts.concat(part.posts);
+        total += part.count;
+        Object.keys(part.sources).forEach(function (id) { sources[id] = part.sources[id]; });
+      });
+      posts.sort(newestFirst);
+      current = {key: key, posts: posts, total: total, sources: sources};
+      title.textContent = link.getAttribute("data-label");
+      var described = document.getElementById(link.getAttribute("aria-describedby"));
+      definition.textContent = described ? described.textContent : "";
+      fillOptions(field("source"), Object.keys(sources).sort(), function (id) { return sources[id]; }, "All sources");
+      fillOptions(field("year"), years(posts), function (year) { return year === "unknown" ? "Unknown date" : year; },
+        "All years");
+      apply(state);
+      if (!dialog.open) { dialog.showModal(); }
+      if (focus !== false) { title.focus(); }
+    }, function () {
+      // The data cannot be fetched (offline copy, blocked request): fall back to the page.
+      location.href = link.getAttribute("href");
+    });
+  }
+
+  function close(push) {
+    if (dialog.open) { dialog.close(); }
+    var key = current && current.key;
+    current = null;
+    if (push) { record(true); }
+    var back = opener || (key && trigger(key));
+    opener = null;
+    if (back) { back.focus(); }
+  }
+
+  function apply(state) {
+    field("q").value = state.q;
+    field("sort").value = state.sort;
+    setOption(field("source"), state.source);
+    setOption(field("year"), state.year);
+    render();
+  }
+
+  function setOption(select, value) {
+    var known = Array.prototype.some.call(select.options, function (option) { return option.value === value; });
+    select.value = known ? value : "";
+  }
+
+  function fillOptions(select, values, label, all) {
+    select.textContent = "";
+    select.appendChild(new Option(all, ""));
+    values.forEach(function (value) { select.appendChild(new Option(label(value), value)); });
+  }
+
+  function years(posts) {
+    var seen = {};
+    posts.forEach(function (post) { seen[yearOf(post)] = true; });
+    return Object.keys(seen).sort(function (a, b) {
+      return a === "unknown" ? 1 : b === "unknown" ? -1 : (a < b ? 1 : a > b ? -1 : 0);
+    });
+  }
+
+  function yearOf(post) { return post.created ? post.created.slice(0, 4) : "unknown"; }
+
+  // Newest first, undated last, then by id: the order of the theme pages.
+  function newestFirst(a, b) {
+    if (a.created !== b.created) {
+      if (!a.created) { return 1; }
+      if (!b.created) { return -1; }
+      return a.created < b.created ? 1 : -1;
+    }
+    return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+  }
+
+  function oldestFirst(a, b) {
+    if (!a.created !== !b.created) { return a.created ? -1 : 1; }
+    return -newestFirst(a, b);
+  }
+
+  // --- the list -----------------------------------------------------------------------------
+  function render() {
+    if (!current) { return; }
+    var state = viewState();
+    var needle = state.q.toLowerCase();
+    var shown = current.posts.filter(function (post) {
+      return (!state.source || post.source === state.source) &&
+        (!state.year || yearOf(post) === state.year) &&
+        (!needle || [post.title, post.summary, post.community].some(function (text) {
+          return text.toLowerCase().indexOf(needle) !== -1;
+        }));
+    });
+    if (state.sort === "oldest") { shown = shown.slice().sort(oldestFirst); }
+    var fragment = document.createDocumentFragment();
+    shown.forEach(function (post) { fragment.appendChild(item(post, needle)); });
+    list.textContent = "";
+    list.appendChild(fragment);
+    empty.hidden = shown.length > 0;
+    var noun = current.total === 1 ? " post" : " posts";
+    status.textContent = shown.length === current.total
+      ? current.total.toLocaleString("en") + noun
+      : shown.length.toLocaleString("en") + " of " + current.total.toLocaleString("en") + noun;
+  }
+
+  function item(post, needle) {
+    var li = element("li", "post");
+    var heading = li.appendChild(element("h3", "post-title"));
+    var link = heading.appendChild(element("a"));
+    if (/^https?:\/\//i.test(post.url)) { link.href = post.url; }
+    link.rel = REL;
+    link.appendChild(marked(post.title, needle));
+    var meta = li.appendChild(element("p", "post-meta"));
+    meta.appendChild(document.createTextNode((current.sources[post.source] || post.source) + " · "));
+    meta.appendChild(marked(post.community, needle));
+    meta.appendChild(document.createTextNode(" · " + (post.created || "date unknown")));
+    li.appendChild(element("p", "post-summary")).appendChild(marked(post.summary, needle));
+    return li;
+  }
+
+  function element(tag, className) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    return node;
+  }
+
+  // Untrusted text goes in as text nodes only; matches are wrapped in <mark>.
+  function marked(text, needle) {
+    var fragment = document.createDocumentFragment();
+    var lower = text.toLowerCase();
+    var at = 0;
+    var found = needle ? lower.indexOf(needle) : -1;
+    while (found !== -1) {
+      fragment.appendChild(document.createTextNode(text.slice(at, found)));
+      fragment.appendChild(element("mark")).textContent = text.slice(found, found + needle.length);
+      at = found + needle.length;
+      found = lower.indexOf(needle, at);
+    }
+    fragment.appendChild(document.createTextNode(text.slice(at)));
+    return fragment;
+  }
+
+  // --- events -------------------------------------------------------------------------------
+  function activate(event, link) {
+    event.preventDefault();
+    opener = link;
+    var state = {drill: link.getAttribute("data-drill"), source: "", year: "", q: "", sort: "newest"};
+    history.pushState(null, "", urlFor(state));
+    open(state.drill, state);
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("[data-drill]");
+    if (!link || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) { return; }
+    activate(event, link);
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var link = event.target.closest && event.target.closest("[data-drill]");
+    if (link && (event.key === " " || event.key === "Spacebar")) { activate(event, link); }
+    if (event.key === "Escape") { document.body.classList.add("tooltips-dismissed"); }
+  });
+  document.addEventListener("focusin", function () { document.body.classList.remove("tooltips-dismissed"); });
+  document.addEventListener("mouseover", function (event) {
+    if (event.target.closest && event.target.closest("[aria-describedby]")) {
+      document.body.classList.remove("tooltips-dismissed");
+    }
+  });
+
+  form.addEventListener("submit", function (event) { event.preventDefault(); });
+  form.addEventListener("input", function (event) {
+    if (event.target !== field("q")) { return; }
+    render();
+    record(!typing);
+    typing = true;
+  });
+  field("q").addEventListener("blur", function () { typing = false; });
+  form.addEventListener("change", function (event) {
+    if (event.target === field("q")) { return; }
+    render();
+    record(true);
+  });
+  dialog.querySelector(".drill-clear").addEventListener("click", function () {
+    apply({q: "", source: "", year: "", sort: field("sort").value});
+    record(true);
+    field("q").focus();
+  });
+  dialog.querySelector(".drill-close").addEventListener("click", function () { close(true); });
+  dialog.addEventListener("cancel", function (event) { event.preventDefault(); close(true); });
+  // Escape closes the panel even from the search field, where the browser would clear the text.
+  dialog.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") { event.preventDefault(); close(true); }
+  });
+  dialog.addEventListener("click", function (event) { if (event.target === dialog) { close(true); } });
+  dialog.querySelector(".drill-copy").addEventListener("click", function () {
+    var url = location.href;
+    var done = function () { status.textContent = "Link copied: " + url; };
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(url).then(done, function () { status.textContent = "Copy this link: " + url; });
+    } else {
+      status.textContent = "Copy this link: " + url;
+    }
+  });
+
+  window.addEventListener("popstate", function () {
+    var state = readState();
+    if (state.drill) { open(state.drill, state, !dialog.open); } else if (dialog.open) { close(false); }
+  });
+
+  var initial = readState();
+  if (initial.drill) { open(initial.drill, initial); }
+}());
