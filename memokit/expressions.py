@@ -174,11 +174,13 @@ def format_interval(share: Share, digits: int = 0) -> str:
 
 
 def _ratio(value: Any) -> str:
-    """Return the simplest "k in d" (d up to 10) within half a point of the share."""
+    """Return the simplest "k in d" (d up to 20) within half a point of the share, else the nearest."""
     fraction = _as_fraction(value, "ratio")
+    if not 0.05 <= fraction <= 0.95:
+        raise ExpressionError(f"a share of {fraction:.1%} reads badly as a ratio; use percent")
     best: tuple[float, int, int] | None = None
-    for d in range(2, 11):
-        k = round(fraction * d)
+    for d in range(2, 21):
+        k = min(max(round(fraction * d), 1), d - 1)
         error = abs(k / d - fraction)
         if error <= 0.005:
             return f"{k} in {d}"
@@ -269,7 +271,10 @@ def render(tree: ast.Expression, stats: Stats) -> Rendered:
         text = _default_text(value)
     else:
         name, args = fmt
-        text = FORMATS[name](value, *args)
+        try:
+            text = FORMATS[name](value, *args)
+        except TypeError:
+            raise ExpressionError(f"wrong arguments for the {name} format: {', '.join(map(repr, args))}") from None
     return Rendered(text, plain(value), exact(value))
 
 
@@ -424,6 +429,8 @@ def terms(text: str, stats: Stats) -> list[tuple[str, str]]:
     """Return each function call or name in the expression, as written, with its current exact value."""
     tree = parse(text)
     source = text.strip()
+    if isinstance(tree.body, ast.BinOp) and isinstance(tree.body.op, ast.BitOr):
+        tree = ast.Expression(body=tree.body.left)  # a format is not a term
     found: list[tuple[str, str]] = []
     seen: set[str] = set()
     for node in ast.walk(tree):

@@ -118,7 +118,9 @@ def _read_csv(path: Path, raw: bytes, problems: Problems) -> list[RawRecord]:
             if len(row) != len(header):
                 problems.add(path, start, None, f"expected {len(header)} columns as in the header, got {len(row)}")
                 continue
-            records.append(RawRecord(path, start, dict(zip(header, row))))
+            # A spreadsheet on Windows writes line breaks inside quoted cells as CRLF.
+            cells = [cell.replace("\r\n", "\n") for cell in row]
+            records.append(RawRecord(path, start, dict(zip(header, cells))))
     except csv.Error as exc:
         problems.add(path, reader.line_num, None, f"malformed CSV: {exc}")
     return records

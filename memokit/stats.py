@@ -166,7 +166,10 @@ class Stats:
         if len(wanted) == 1:
             [(name, values)] = wanted.items()
             if name in DIMENSIONS:
-                members = [self.breakdowns[(name, of)][value] for value in values]
+                breakdown = self.breakdowns[(name, of)]
+                # A valid value with no signal (a year nobody posted in) counts zero.
+                members = [breakdown[value] if value in breakdown.keys() else make_share(value, value, 0, total, 0)
+                           for value in values]
                 count = sum(m.count for m in members)
                 percent = sum(m.percent for m in members) if total else None
                 label = " or ".join(m.label for m in members)
@@ -181,7 +184,7 @@ class Stats:
         """Return 1 for the largest category of a breakdown, 2 for the next (ties share a rank)."""
         breakdown = self.breakdown(dimension, of)
         self._check_filter(dimension, key)
-        count = breakdown[key].count
+        count = breakdown[key].count if key in breakdown.keys() else 0
         return 1 + sum(1 for share in breakdown.shares if share.count > count)
 
     def distinct(self, field_name: str, of: str = ALL) -> int:

@@ -203,7 +203,11 @@ def validate_signals(
 
 
 def _check_url(url: str) -> str | None:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises on a malformed or out-of-range port
+    except ValueError as exc:
+        return f"malformed URL ({exc}): {url[:80]!r}"
     if parts.scheme.lower() not in ("http", "https"):
         return f"expected an absolute http(s) URL, got {url[:80]!r}"
     if not parts.netloc or not parts.hostname:

@@ -98,6 +98,40 @@ def signal(number: int = 1, *, drop: tuple[str, ...] = (), **fields: Any) -> dic
     return {key: value for key, value in record.items() if key not in drop}
 
 
+#: A hand-made dataset whose every number is worked out in the tests' comments:
+#:
+#:   n  theme     phase     source  created     sample    community
+#:   1  setup     Train     github  2023-03-01  sweep     alpha
+#:   2  setup     Train     github  2024-05-01  targeted  alpha
+#:   3  improve   Evaluate  github  2024-01-01  sweep     beta
+#:   4  improve   Evaluate  forum   2024-02-01  sweep     beta
+#:   5  improve   Evaluate  forum   (none)      sweep     gamma
+#:   6  breakage  Evaluate  github  2023-07-01  targeted  beta
+#:   7  retrain   Iterate   forum   2024-06-01  sweep     gamma
+#:   8  improve   Evaluate  github  (none)      targeted  alpha
+#:   9  setup     Train     blog    2022-12-31  sweep     alpha
+#:  10  breakage  Evaluate  github  2024-08-01  sweep     beta
+#:
+#: By theme 3/4/2/1, by phase 3/6/1; post-training (Evaluate + Iterate) holds 7, sweep holds 7.
+HAND_MADE = [
+    (1, "setup", "github", "2023-03-01", "sweep", "alpha"),
+    (2, "setup", "github", "2024-05-01", "targeted", "alpha"),
+    (3, "improve", "github", "2024-01-01", "sweep", "beta"),
+    (4, "improve", "forum", "2024-02-01", "sweep", "beta"),
+    (5, "improve", "forum", None, "sweep", "gamma"),
+    (6, "breakage", "github", "2023-07-01", "targeted", "beta"),
+    (7, "retrain", "forum", "2024-06-01", "sweep", "gamma"),
+    (8, "improve", "github", None, "targeted", "alpha"),
+    (9, "setup", "blog", "2022-12-31", "sweep", "alpha"),
+    (10, "breakage", "github", "2024-08-01", "sweep", "beta"),
+]
+
+
+def hand_made() -> list[dict[str, Any]]:
+    return [signal(n, theme=theme, source=source, created=created, sample=sample, community=community)
+            for n, theme, source, created, sample, community in HAND_MADE]
+
+
 def jsonl(records: list[dict[str, Any]]) -> str:
     return "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
 
@@ -121,7 +155,7 @@ def make_data(tmp_path: Path, signals: str | bytes | list[dict[str, Any]] | None
               *, name: str = "signals.jsonl", taxonomy: str | None = TAXONOMY) -> Path:
     """Write a data folder under ``tmp_path`` and return it."""
     data = tmp_path / "data"
-    data.mkdir(exist_ok=True)
+    data.mkdir(parents=True, exist_ok=True)
     if taxonomy is not None:
         (data / "taxonomy.toml").write_text(taxonomy, encoding="utf-8")
     if signals is None:
