@@ -33,6 +33,7 @@ class Chart:
     rows: tuple[Share, ...]
     row_phases: tuple[str, ...]
     category: str
+    png: bytes | None = None  # a share image (og:image), for the headline chart only
 
 
 def build_charts(stats: Stats) -> dict[str, Chart]:
@@ -46,7 +47,7 @@ def build_charts(stats: Stats) -> dict[str, Chart]:
     return {
         "phase": _chart(
             "phase", f"Share of all {n:,} signals by phase", "Phase",
-            phases, tuple(s.key for s in phases), colors,
+            phases, tuple(s.key for s in phases), colors, share_image=True,
         ),
         "theme": _chart(
             "theme", f"Share of all {n:,} signals by theme", "Theme",
@@ -56,7 +57,7 @@ def build_charts(stats: Stats) -> dict[str, Chart]:
 
 
 def _chart(chart_id: str, title: str, category: str, rows: tuple[Share, ...], row_phases: tuple[str, ...],
-           colors: dict[str, str]) -> Chart:
+           colors: dict[str, str], share_image: bool = False) -> Chart:
     frame = pd.DataFrame({
         "label": [s.label for s in rows],
         "percent": [s.percent for s in rows],
@@ -79,12 +80,17 @@ def _chart(chart_id: str, title: str, category: str, rows: tuple[Share, ...], ro
         color=alt.Color("phase:N", scale=alt.Scale(domain=domain, range=[colors[p] for p in domain]), legend=None),
     )
     labels = base.mark_text(align="left", dx=4, color=INK).encode(x=x, y=y, text="text:N")
-    chart = (bars + labels).properties(width=WIDTH, height=28 * len(rows)).configure(
-        background="transparent", font=FONT,
-    ).configure_view(stroke=None)
+    layered = (bars + labels).properties(width=WIDTH, height=28 * len(rows))
+    chart = layered.configure(background="transparent", font=FONT).configure_view(stroke=None)
     svg = _clean(vlc.vegalite_to_svg(chart.to_dict()))
     summary = f"Bar chart. {title}: " + "; ".join(f"{s.label} {s.percent}% ({s.count:,})" for s in rows) + "."
-    return Chart(chart_id, title, summary, svg, rows, row_phases, category)
+    png = None
+    if share_image:
+        # Link previews want a wide image on an opaque background: the same chart, titled.
+        card = layered.properties(width=480, height=160, title=alt.TitleParams(title, fontSize=16, color=INK))
+        card = card.configure(background="white", font=FONT, padding=24).configure_view(stroke=None)
+        png = vlc.vegalite_to_png(card.to_dict(), scale=2)
+    return Chart(chart_id, title, summary, svg, rows, row_phases, category, png)
 
 
 def _clean(svg: str) -> str:

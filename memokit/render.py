@@ -28,6 +28,8 @@ from .validate import ALL, Dataset
 
 #: Attributes every link to a post carries: the text behind it is from the internet.
 POST_REL = "noopener noreferrer nofollow ugc"
+#: The link-preview image (og:image): the headline chart as PNG.
+SHARE_IMAGE = "assets/share.png"
 #: Templates the build needs; a templates folder must provide each.
 TEMPLATES = ("memo.html", "page.html", "theme.html")
 #: Blocks shown on the memo page even when its prose does not place them, in this order.
@@ -55,7 +57,7 @@ def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: 
     nav = [{"title": p.page.nav_title, "href": p.page.filename if p.page.slug != INDEX else "index.html",
             "slug": p.page.slug} for p in pages]
     memo = next(p for p in pages if p.page.slug == INDEX)
-    site = {"title": memo.page.meta.title, "nav": nav}
+    site = {"title": memo.page.meta.title, "nav": nav, "share_image": SHARE_IMAGE if charts["phase"].png else None}
     themes = _theme_cards(stats)
 
     for bound in pages:
@@ -90,6 +92,8 @@ def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: 
     })
     files["data/signals.csv"] = signals_csv(dataset.signals).encode()
     files["assets/phases.css"] = phase_css(taxonomy.phases).encode()
+    if charts["phase"].png:
+        files[SHARE_IMAGE] = charts["phase"].png
     assets = templates / "assets"
     if assets.is_dir():
         for path in sorted(assets.rglob("*")):
