@@ -34,7 +34,7 @@ def _axe_violations(page: Page) -> list[str]:
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("path", ["index.html", "themes/regression.html", "phases/Evaluate.html", "about.html"])
 def test_pages_have_no_wcag_aa_violations(browser: Browser, served_site: str, path: str, scheme: str) -> None:
-    page = browser.new_page(color_scheme=scheme)
+    page = browser.new_page(color_scheme=scheme, bypass_csp=True)  # axe is injected inline
     page.goto(served_site + path)
     assert _axe_violations(page) == []
     page.close()
@@ -43,7 +43,7 @@ def test_pages_have_no_wcag_aa_violations(browser: Browser, served_site: str, pa
 @pytest.mark.browser
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_the_open_drill_has_no_wcag_aa_violations(browser: Browser, served_site: str, scheme: str) -> None:
-    page = browser.new_page(color_scheme=scheme)
+    page = browser.new_page(color_scheme=scheme, bypass_csp=True)  # axe is injected inline
     page.goto(served_site + "index.html#drill=regression&q=lora")
     expect(page.locator("#drill .drill-list li").first).to_be_visible()
     assert _axe_violations(page) == []

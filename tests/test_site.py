@@ -131,3 +131,14 @@ def test_generated_blocks_are_html_not_escaped_text(flagship_site: Path) -> None
     for tag in ("section", "figure", "ul", "table", "data"):
         assert f"&lt;{tag}" not in html
     assert html.count('<li class="card"') == len(theme_ids())
+
+
+def test_every_page_declares_a_strict_content_security_policy(flagship_site: Path) -> None:
+    for path in flagship_site.rglob("*.html"):
+        html = path.read_text(encoding="utf-8")
+        policy = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', html).group(1)
+        directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+        assert directives["default-src"] == "'none'"
+        assert directives["script-src"] == "'self'"
+        assert "unsafe-inline" not in policy and "http" not in policy
+        assert "<script>" not in html and " on" + "click=" not in html
