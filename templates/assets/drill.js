@@ -282,7 +282,13 @@
   dialog.addEventListener("keydown", function (event) {
     if (event.key === "Escape") { event.preventDefault(); close(true); }
   });
-  dialog.addEventListener("click", function (event) { if (event.target === dialog) { close(true); } });
+  // A click on the backdrop closes; a click on the panel's own padding does not.
+  dialog.addEventListener("click", function (event) {
+    var box = dialog.getBoundingClientRect();
+    var inside = event.clientX >= box.left && event.clientX <= box.right &&
+      event.clientY >= box.top && event.clientY <= box.bottom;
+    if (event.target === dialog && !inside) { close(true); }
+  });
   dialog.querySelector(".drill-copy").addEventListener("click", function () {
     var url = location.href;
     var done = function () { status.textContent = "Link copied: " + url; };

@@ -1,0 +1,408 @@
+"""The in-page theme drill (templates/assets/drill.js) in real Chromium, checked against the raw data.
+
+Every expected number here is computed from data/signals.jsonl and data/taxonomy.toml by the test
+itself, never by memokit. Browser tests carry @pytest.mark.browser one by one, so the size check
+at the end runs without a browser.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+
+ROOT = Path(__file__).resolve().parent.parent
+TAXONOMY = tomllib.loads((ROOT / "data" / "taxonomy.toml").read_text(encoding="utf-8"))
+SOURCE_LABELS: dict[str, str] = TAXONOMY["sources"]
+THEME_LABELS = {theme["id"]: theme["label"] for theme in TAXONOMY["themes"]}
+PHASE_LABELS = {phase["id"]: phase["label"] for phase in TAXONOMY["phases"]}
+REL = "noopener noreferrer nofollow ugc"
+NO_MATCH = "zqxj-no-post-says-this"
+
+
+# --- the data, read independently ---------------------------------------------------------------
+def posts_of(signals: list[dict], theme: str) -> list[dict]:
+    return [s for s in signals if s["theme"] == theme]
+
+
+def matches(post: dict, query: str) -> bool:
+    needle = query.strip().lower()
+    return any(needle in post[key].lower() for key in ("title", "summary", "community"))
+
+
+def year_of(post: dict) -> str:
+    return post["created"][:4] if post["created"] else "unknown"
+
+
+def status(shown: int, total: int) -> str:
+    noun = "post" if total == 1 else "posts"
+    return f"{total:,} {noun}" if shown == total else f"{shown:,} of {total:,} {noun}"
+
+
+# --- the page -----------------------------------------------------------------------------------
+def memo(page: Page, served_site: str) -> Page:
+    page.goto(served_site + "index.html")
+    return page
+
+
+def card_link(page: Page, theme: str) -> Locator:
+    return page.locator(f'li.card[data-theme="{theme}"] a.card-link[data-drill="{theme}"]')
+
+
+def phase_chip(page: Page, phase: str) -> Locator:
+    return page.locator(f'a.chip[data-drill="phase:{phase}"]')
+
+
+def dialog(page: Page) -> Locator:
+    return page.locator("dialog#drill")
+
+
+def items(page: Page) -> Locator:
+    return page.locator("#drill .drill-list > li.post")
+
+
+def expect_open(page: Page, is_open: bool = True) -> None:
+    expect(dialog(page)).to_have_js_property("open", is_open)
+
+
+def open_theme(page: Page, theme: str) -> None:
+    card_link(page, theme).click()
+    expect_open(page)
+
+
+def meta_dates(page: Page) -> list[str]:
+    """The date at the end of each listed post's meta line ("YYYY-MM-DD" or "date unknown")."""
+    return [text.rsplit(" · ", 1)[-1] for text in page.locator("#drill .post-meta").all_text_contents()]
+
+
+# --- 1-3: opening -------------------------------------------------------------------------------
+@pytest.mark.browser
+def test_clicking_a_card_opens_its_posts_in_place(page: Page, served_site: str, flagship_signals: list[dict]) -> None:
+    memo(page, served_site)
+    page.evaluate("window.__sameDocument = true")
+    expected = posts_of(flagship_signals, "regression")
+    open_theme(page, "regression")
+    expect(page).to_have_url(served_site + "index.html#drill=regression")
+    assert page.evaluate("window.__sameDocument") is True, "clicking the card navigated away"
+    expect(items(page)).to_have_count(len(expected))
+    expect(page.locator("#drill-status")).to_have_text(status(len(expected), len(expected)))
+    expect(page.locator("#drill-title")).to_have_text(THEME_LABELS["regression"])
+    expect(page.locator("#drill-title")).to_be_focused()
+    titles = page.locator("#drill .post-title a").all_text_contents()
+    assert sorted(titles) == sorted(post["title"] for post in expected)
+
+
+@pytest.mark.browser
+def test_enter_and_space_on_a_card_open_the_drill(page: Page, served_site: str,
+                                                  flagship_signals: list[dict]) -> None:
+    memo(page, served_site)
+    expected = len(posts_of(flagship_signals, "did-it-improve"))
+    link = card_link(page, "did-it-improve")
+    link.focus()
+    page.keyboard.press("Enter")
+    expect_open(page)
+    expect(items(page)).to_have_count(expected)
+    page.locator("#drill .drill-close").click()
+    expect_open(page, False)
+
+    link.focus()
+    scrolled = page.evaluate("window.scrollY")
+    page.keyboard.press("Space")
+    expect_open(page)
+    expect(items(page)).to_have_count(expected)
+    expect(page).to_have_url(served_site + "index.html#drill=did-it-improve")
+    assert page.evaluate("window.scrollY") == scrolled, "Space scrolled the page instead of opening the drill"
+
+
+@pytest.mark.browser
+def test_a_phase_chip_opens_every_post_of_the_phase(page: Page, served_site: str,
+                                                    flagship_signals: list[dict]) -> None:
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    memo(page, served_site)
+    expected = [s for s in flagship_signals if s["phase"] == "Evaluate"]
+    phase_chip(page, "Evaluate").click()
+    expect_open(page)
+    expect(page).to_have_url(served_site + "index.html#drill=phase%3AEvaluate")
+    expect(items(page)).to_have_count(len(expected))
+    expect(page.locator("#drill-status")).to_have_text(status(len(expected), len(expected)))
+    expect(page.locator("#drill-title")).to_have_text(f"{PHASE_LABELS['Evaluate']}: all posts of the phase")
+    themes = {s["theme"] for s in expected}
+    fetched = {url for url in requested if "/data/themes/" in url}
+    assert fetched == {f"{served_site}data/themes/{theme}.json" for theme in themes}
+
+
+# --- 4-8: filtering, searching, sorting ---------------------------------------------------------
+@pytest.mark.browser
+def test_filtering_by_source(page: Page, served_site: str, flagship_signals: list[dict]) -> None:
+    posts = posts_of(flagship_signals, "train-setup")
+    source = "hf-forum"
+    expected = sum(post["source"] == source for post in posts)
+    assert 0 < expected < len(posts)
+    memo(page, served_site)
+    open_theme(page, "train-setup")
+    page.locator("#drill select[name=source]").select_option(source)
+    expect(items(page)).to_have_count(expected)
+    expect(page.locator("#drill-status")).to_have_text(status(expected, len(posts)))
+    for meta in page.locator("#drill .post-meta").all_text_contents():
+        assert meta.startswith(SOURCE_LABELS[source] + " · "), meta
+    expect(page).to_have_url(served_site + f"index.html#drill=train-setup&source={source}")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("year", ["2024", "unknown"])
+def test_filtering_by_year(page: Page, served_site: str, flagship_signals: list[dict], year: str) -> None:
+    posts = posts_of(flagship_signals, "regression")
+    expected = [post for post in posts if year_of(post) == year]
+    assert 0 < len(expected) < len(posts)
+    memo(page, served_site)
+    open_theme(page, "regression")
+    page.locator("#drill select[name=year]").select_option(year)
+    expect(items(page)).to_have_count(len(expected))
+    expect(page.locator("#drill-status")).to_have_text(status(len(expected), len(posts)))
+    wanted = "date unknown" if year == "unknown" else re.compile(rf"^{year}-\d\d-\d\d$")
+    for date in meta_dates(page):
+        assert date == wanted if isinstance(wanted, str) else wanted.match(date), date
+
+
+@pytest.mark.browser
+def test_search_marks_matches_and_updates_the_status_as_you_type(page: Page, served_site: str,
+                                                                 flagship_signals: list[dict]) -> None:
+    posts = posts_of(flagship_signals, "regression")
+    memo(page, served_site)
+    open_theme(page, "regression")
+    field = page.locator("#drill input[name=q]")
+    field.click()
+    typed = ""
+    for char in "LoRA":
+        typed += char
+        page.keyboard.type(char)
+        expected = sum(matches(post, typed) for post in posts)
+        expect(page.locator("#drill-status")).to_have_text(status(expected, len(posts)))
+        expect(items(page)).to_have_count(expected)
+    expected = sum(matches(post, "lora") for post in posts)
+    assert 0 < expected < len(posts)
+    for item in items(page).all():
+        marks = [text.lower() for text in item.locator("mark").all_text_contents()]
+        assert marks and all(text == "lora" for text in marks), item.text_content()
+
+
+@pytest.mark.browser
+def test_no_match_shows_the_empty_message_and_clear_filters_restores_the_list(
+        page: Page, served_site: str, flagship_signals: list[dict]) -> None:
+    total = len(posts_of(flagship_signals, "regression"))
+    memo(page, served_site)
+    open_theme(page, "regression")
+    empty = page.locator("#drill .drill-empty")
+    expect(empty).to_be_hidden()
+    page.locator("#drill select[name=source]").select_option("github")
+    page.locator("#drill input[name=q]").fill(NO_MATCH)
+    expect(empty).to_be_visible()
+    expect(empty).to_contain_text("No post matches these filters.")
+    expect(items(page)).to_have_count(0)
+    expect(page.locator("#drill-status")).to_have_text(status(0, total))
+    empty.get_by_role("button", name="Clear filters").click()
+    expect(items(page)).to_have_count(total)
+    expect(page.locator("#drill-status")).to_have_text(status(total, total))
+    expect(empty).to_be_hidden()
+    expect(page.locator("#drill input[name=q]")).to_have_value("")
+    expect(page.locator("#drill select[name=source]")).to_have_value("")
+    expect(page).to_have_url(served_site + "index.html#drill=regression")
+
+
+@pytest.mark.browser
+def test_sorting_newest_and_oldest_first_with_undated_posts_last(page: Page, served_site: str,
+                                                                 flagship_signals: list[dict]) -> None:
+    posts = posts_of(flagship_signals, "regression")
+    dated = sorted(post["created"] for post in posts if post["created"])
+    undated = ["date unknown"] * (len(posts) - len(dated))
+    assert dated and undated
+    memo(page, served_site)
+    open_theme(page, "regression")
+    expect(page.locator("#drill select[name=sort]")).to_have_value("newest")
+    expect(items(page)).to_have_count(len(posts))
+    assert meta_dates(page) == dated[::-1] + undated
+    page.locator("#drill select[name=sort]").select_option("oldest")
+    expect(page).to_have_url(served_site + "index.html#drill=regression&sort=oldest")
+    expect(items(page)).to_have_count(len(posts))
+    assert meta_dates(page) == dated + undated
+
+
+# --- 9-11: the URL and the keyboard -------------------------------------------------------------
+@pytest.mark.browser
+def test_a_deep_link_restores_the_view(page: Page, served_site: str, flagship_signals: list[dict]) -> None:
+    posts = posts_of(flagship_signals, "regression")
+    expected = [p for p in posts if p["source"] == "github" and matches(p, "lora")]
+    page.goto(served_site + "index.html#drill=regression&source=github&q=lora&sort=oldest")
+    expect_open(page)
+    expect(page.locator("#drill-title")).to_have_text(THEME_LABELS["regression"])
+    expect(page.locator("#drill input[name=q]")).to_have_value("lora")
+    expect(page.locator("#drill select[name=source]")).to_have_value("github")
+    expect(page.locator("#drill select[name=year]")).to_have_value("")
+    expect(page.locator("#drill select[name=sort]")).to_have_value("oldest")
+    expect(items(page)).to_have_count(len(expected))
+    expect(page.locator("#drill-status")).to_have_text(status(len(expected), len(posts)))
+    dated = sorted(p["created"] for p in expected if p["created"])
+    assert meta_dates(page) == dated + ["date unknown"] * (len(expected) - len(dated))
+    # No link opened this view, so closing it hands focus to the card of the theme shown.
+    page.keyboard.press("Escape")
+    expect_open(page, False)
+    expect(card_link(page, "regression")).to_be_focused()
+
+
+@pytest.mark.browser
+def test_back_and_forward_move_between_views(page: Page, served_site: str, flagship_signals: list[dict]) -> None:
+    posts = posts_of(flagship_signals, "regression")
+    others = sum(post["source"] == "other" for post in posts)
+    memo(page, served_site)
+    open_theme(page, "regression")
+    page.locator("#drill select[name=source]").select_option("other")
+    expect(page).to_have_url(served_site + "index.html#drill=regression&source=other")
+    expect(items(page)).to_have_count(others)
+
+    page.go_back()
+    expect(page).to_have_url(served_site + "index.html#drill=regression")
+    expect_open(page)
+    expect(page.locator("#drill select[name=source]")).to_have_value("")
+    expect(items(page)).to_have_count(len(posts))
+
+    page.go_back()
+    expect(page).to_have_url(served_site + "index.html")
+    expect_open(page, False)
+
+    page.go_forward()
+    expect(page).to_have_url(served_site + "index.html#drill=regression")
+    expect_open(page)
+    expect(items(page)).to_have_count(len(posts))
+
+
+@pytest.mark.browser
+def test_escape_in_the_search_field_closes_and_returns_focus(page: Page, served_site: str) -> None:
+    memo(page, served_site)
+    open_theme(page, "version-choice")
+    field = page.locator("#drill input[name=q]")
+    field.fill("check")
+    field.press("Escape")
+    expect_open(page, False)
+    expect(card_link(page, "version-choice")).to_be_focused()
+    expect(page).to_have_url(served_site + "index.html")
+
+
+# --- 12-13: copying and loading -----------------------------------------------------------------
+@pytest.mark.browser
+def test_copy_link_puts_the_view_url_on_the_clipboard(context: BrowserContext, page: Page, served_site: str) -> None:
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=served_site.rstrip("/"))
+    memo(page, served_site)
+    open_theme(page, "regression")
+    page.locator("#drill select[name=year]").select_option("2024")
+    expect(page).to_have_url(served_site + "index.html#drill=regression&year=2024")
+    page.locator("#drill .drill-copy").click()
+    expect(page.locator("#drill-status")).to_have_text("Link copied: " + page.url)
+    assert page.evaluate("navigator.clipboard.readText()") == page.url
+
+
+@pytest.mark.browser
+def test_theme_data_is_fetched_lazily_and_only_once(page: Page, served_site: str,
+                                                    flagship_signals: list[dict]) -> None:
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    memo(page, served_site)
+    page.wait_for_load_state("networkidle")
+    themes_data = lambda: [url for url in requested if "/data/themes/" in url]  # noqa: E731
+    assert themes_data() == []
+
+    open_theme(page, "rerun-cost")
+    expect(items(page)).to_have_count(len(posts_of(flagship_signals, "rerun-cost")))
+    assert themes_data() == [served_site + "data/themes/rerun-cost.json"]
+
+    page.keyboard.press("Escape")
+    expect_open(page, False)
+    open_theme(page, "rerun-cost")
+    expect(items(page)).to_have_count(len(posts_of(flagship_signals, "rerun-cost")))
+    assert themes_data() == [served_site + "data/themes/rerun-cost.json"]
+
+
+# --- 14: without JavaScript ---------------------------------------------------------------------
+@pytest.mark.browser
+def test_without_javascript_cards_and_chips_are_links(browser: Browser, served_site: str,
+                                                      flagship_signals: list[dict]) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(served_site + "index.html")
+        card_link(page, "regression").click()
+        expect(page).to_have_url(served_site + "themes/regression.html")
+        expected = posts_of(flagship_signals, "regression")
+        expect(page.locator("li.post")).to_have_count(len(expected))
+        titles = page.locator("li.post .post-title a").all_text_contents()
+        assert sorted(titles) == sorted(post["title"] for post in expected)
+
+        page.goto(served_site + "index.html")
+        phase_chip(page, "Evaluate").click()
+        expect(page).to_have_url(served_site + "phases/Evaluate.html")
+        expect(page.locator("li.post")).to_have_count(sum(s["phase"] == "Evaluate" for s in flagship_signals))
+    finally:
+        context.close()
+
+
+# --- 15-16: tooltips and untrusted text ---------------------------------------------------------
+@pytest.mark.browser
+def test_a_phase_tooltip_shows_on_keyboard_focus_and_escape_hides_it(page: Page, served_site: str) -> None:
+    memo(page, served_site)
+    chip = phase_chip(page, "Evaluate")
+    tip = page.locator('#tip-phase-Evaluate[role="tooltip"]')
+    expect(chip).to_have_attribute("aria-describedby", "tip-phase-Evaluate")
+    expect(tip).to_be_hidden()
+    phase_chip(page, "Train").focus()
+    page.keyboard.press("Tab")
+    expect(chip).to_be_focused()
+    expect(tip).to_be_visible()
+    expect(tip).to_have_text(next(p["definition"] for p in TAXONOMY["phases"] if p["id"] == "Evaluate"))
+    page.keyboard.press("Escape")
+    expect(tip).to_be_hidden()
+    expect(chip).to_be_focused()
+    expect_open(page, False)
+
+
+@pytest.mark.browser
+def test_post_text_is_shown_as_text_never_as_markup(page: Page, served_site: str,
+                                                    flagship_signals: list[dict]) -> None:
+    posts = posts_of(flagship_signals, "data-quality")
+    tagged = [post["title"] for post in posts if re.search(r"<[a-z/]", post["title"])]
+    assert tagged, "the data has no title that looks like markup"
+    memo(page, served_site)
+    open_theme(page, "data-quality")
+    expect(items(page)).to_have_count(len(posts))
+    drill_list = page.locator("#drill .drill-list")
+    expect(drill_list.locator("script")).to_have_count(0)
+    expect(drill_list.locator("think, s, input")).to_have_count(0)
+    titles = drill_list.locator(".post-title a").all_text_contents()
+    for title in tagged:
+        assert title in titles, title
+    links = drill_list.locator(".post-title a")
+    for index in range(links.count()):
+        expect(links.nth(index)).to_have_attribute("rel", REL)
+        assert re.match(r"^https?://", links.nth(index).get_attribute("href") or ""), index
+
+
+# --- 17: budget (no browser) --------------------------------------------------------------------
+def test_the_drill_script_stays_within_15_kb() -> None:
+    size = (ROOT / "templates" / "assets" / "drill.js").stat().st_size
+    assert size <= 15 * 1024, f"drill.js is {size:,} bytes"
+
+
+@pytest.mark.browser
+def test_a_click_on_the_panel_padding_keeps_it_open_and_one_on_the_backdrop_closes_it(
+        page: Page, served_site: str) -> None:
+    page.goto(served_site + "index.html#drill=regression")
+    dialog = page.locator("#drill")
+    expect(dialog).to_have_attribute("open", "")
+    box = dialog.bounding_box()
+    page.mouse.click(box["x"] + 5, box["y"] + box["height"] / 2)  # the panel's left padding
+    expect(dialog).to_have_attribute("open", "")
+    page.mouse.click(2, 2)  # the backdrop
+    expect(dialog).not_to_have_attribute("open", "")
+    expect(page).to_have_url(served_site + "index.html")
