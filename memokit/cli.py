@@ -62,8 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.check:
             print(f"check passed: {summary}; nothing written")
         else:
-            size = sum(len(content) for content in result.files.values())
-            print(f"built {args.out}/: {summary}; {len(result.files)} files, {size / 1024:,.0f} KB "
+            print(f"built {args.out}/: {summary}; {result.files:,} files, {result.bytes / 1024:,.0f} KB "
                   f"in {result.seconds:.1f} s")
     return EXIT_OK
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
+from collections.abc import Iterator
 
 from .errors import Problems
 
@@ -52,26 +52,31 @@ def find_signals_file(data_dir: Path, problems: Problems) -> Path | None:
 
 def read_signals(path: Path, problems: Problems) -> list[RawRecord]:
     """Read a JSONL or CSV signals file; every unreadable line becomes a problem."""
+    return list(iter_signals(path, problems))
+
+
+def iter_signals(path: Path, problems: Problems) -> Iterator[RawRecord]:
+    """Yield the records of a JSONL or CSV signals file one at a time (a large file is never
+    held in memory whole); every unreadable line becomes a problem."""
+    count = 0
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            lines = _read_csv(path, handle, problems) if path.suffix == ".csv" else _read_jsonl(path, handle, problems)
+            for record in lines:
+                count += 1
+                yield record
     except OSError as exc:
         problems.add(path, None, None, f"cannot read: {exc.strerror or exc}")
-        return []
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    if path.suffix == ".csv":
-        records = _read_csv(path, raw, problems)
-    else:
-        records = _read_jsonl(path, raw, problems)
-    if not records and not problems:
+        return
+    if not count and not problems:
         problems.add(path, None, None, "no signals: the file holds no records")
-    return records
 
 
-def _read_jsonl(path: Path, raw: bytes, problems: Problems) -> list[RawRecord]:
-    records = []
-    for number, chunk in enumerate(raw.split(b"\n"), start=1):
-        chunk = chunk.rstrip(b"\r")
+def _read_jsonl(path: Path, handle: BinaryIO, problems: Problems) -> Iterator[RawRecord]:
+    for number, chunk in enumerate(handle, start=1):
+        if number == 1 and chunk.startswith(b"\xef\xbb\xbf"):
+            chunk = chunk[3:]
+        chunk = chunk.rstrip(b"\r\n")
         if not chunk.strip():
             continue
         try:
@@ -87,19 +92,11 @@ def _read_jsonl(path: Path, raw: bytes, problems: Problems) -> list[RawRecord]:
         if not isinstance(data, dict):
             problems.add(path, number, None, f"expected a JSON object, got {type(data).__name__}")
             continue
-        records.append(RawRecord(path, number, data))
-    return records
+        yield RawRecord(path, number, data)
 
 
-def _read_csv(path: Path, raw: bytes, problems: Problems) -> list[RawRecord]:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        problems.add(path, line, None, "invalid UTF-8: save the file as UTF-8")
-        return []
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    records: list[RawRecord] = []
+def _read_csv(path: Path, handle: BinaryIO, problems: Problems) -> Iterator[RawRecord]:
+    reader = csv.reader(_decoded_lines(path, handle, problems), strict=True)
     header: list[str] | None = None
     end_of_previous = 0
     try:
@@ -113,17 +110,28 @@ def _read_csv(path: Path, raw: bytes, problems: Problems) -> list[RawRecord]:
                 duplicates = sorted({h for h in header if header.count(h) > 1})
                 if duplicates:
                     problems.add(path, start, None, f"duplicate column(s) in header: {', '.join(duplicates)}")
-                    return []
+                    return
                 continue
             if len(row) != len(header):
                 problems.add(path, start, None, f"expected {len(header)} columns as in the header, got {len(row)}")
                 continue
             # A spreadsheet on Windows writes line breaks inside quoted cells as CRLF.
             cells = [cell.replace("\r\n", "\n") for cell in row]
-            records.append(RawRecord(path, start, dict(zip(header, cells))))
+            yield RawRecord(path, start, dict(zip(header, cells)))
     except csv.Error as exc:
         problems.add(path, reader.line_num, None, f"malformed CSV: {exc}")
-    return records
+
+
+def _decoded_lines(path: Path, handle: BinaryIO, problems: Problems) -> Iterator[str]:
+    # Decode line by line so that invalid UTF-8 is reported at its own line; stop there.
+    for number, chunk in enumerate(handle, start=1):
+        if number == 1 and chunk.startswith(b"\xef\xbb\xbf"):
+            chunk = chunk[3:]
+        try:
+            yield chunk.decode("utf-8")
+        except UnicodeDecodeError:
+            problems.add(path, number, None, "invalid UTF-8: save the file as UTF-8")
+            return
 
 
 def read_taxonomy(data_dir: Path, problems: Problems) -> RawTaxonomy | None:

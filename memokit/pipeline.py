@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .charts import build_charts
@@ -11,7 +11,7 @@ from .claims import BoundPage, ClaimResult, bind_page, check_claims
 from .errors import InputError, MemokitError, Problem, Problems
 from .lint import Finding, lint_page
 from .memo import load_pages
-from .render import TEMPLATES, render_site, write_site
+from .render import TEMPLATES, render_site, staged_site
 from .stats import Stats, compute
 from .validate import Dataset, load_dataset
 
@@ -69,7 +69,8 @@ class BuildResult:
     dataset: Dataset
     stats: Stats
     pages: list[BoundPage]
-    files: dict[str, bytes] = field(default_factory=dict)
+    files: int = 0
+    bytes: int = 0
     seconds: float = 0.0
 
     @property
@@ -107,8 +108,10 @@ def build(project: Project, check: bool = False) -> BuildResult:
 
     result = BuildResult(dataset, stats, bound)
     if not check:
-        result.files = render_site(dataset, stats, bound, build_charts(stats), templates)
-        write_site(result.files, project.out)
+        charts = build_charts(stats)
+        with staged_site(project.out) as out:
+            render_site(dataset, stats, bound, charts, templates, out)
+        result.files, result.bytes = out.files, out.bytes
     result.seconds = time.perf_counter() - started
     return result
 

@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import markdown
+import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from .charts import Chart
 from .claims import BLOCK_CLOSE, BLOCK_OPEN, FACT_CLOSE, FACT_OPEN, INLINE_CLOSE, INLINE_OPEN, Binding, BoundPage, Fact
 from .errors import InputError, Problem
 from .expressions import format_interval
 from .memo import INDEX
-from .models import SIGNAL_FIELDS, Phase, Signal
+from .models import SIGNAL_FIELDS, Phase
 from .stats import Stats
 from .validate import ALL, Dataset
 
@@ -30,30 +29,19 @@ from .validate import ALL, Dataset
 POST_REL = "noopener noreferrer nofollow ugc"
 #: The link-preview image (og:image): the headline chart as PNG.
 SHARE_IMAGE = "assets/share.png"
+#: Posts per page of a theme or phase listing, and per drill data file.
+PAGE_SIZE = 2000
 #: Templates the build needs; a templates folder must provide each.
 TEMPLATES = ("memo.html", "page.html", "theme.html")
 #: Blocks shown on the memo page even when its prose does not place them, in this order.
 DEFAULT_BLOCKS = (("chart", "phase"), ("chart", "theme"), ("cards", None), ("methodology", None), ("claims", None))
 
 
-@dataclass(frozen=True)
-class Post:
-    """A signal as a reader sees it: every field escaped at render time, the link checked."""
-
-    signal: Signal
-    source_label: str
-
-    @property
-    def date(self) -> str:
-        return self.signal.created.isoformat() if self.signal.created else "date unknown"
-
-
 def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: Mapping[str, Chart],
-                templates: Path) -> dict[str, bytes]:
-    """Return every file of the site, keyed by its path relative to the output folder."""
+                templates: Path, out: SiteWriter) -> None:
+    """Render every file of the site into ``out``."""
     env = _environment(templates)
     taxonomy = dataset.taxonomy
-    files: dict[str, bytes] = {}
     nav = [{"title": p.page.nav_title, "href": p.page.filename if p.page.slug != INDEX else "index.html",
             "slug": p.page.slug} for p in pages]
     memo = next(p for p in pages if p.page.slug == INDEX)
@@ -63,63 +51,100 @@ def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: 
     for bound in pages:
         context = _page_context(bound, stats, charts, themes, env, site)
         template = "memo.html" if bound.page.slug == INDEX else "page.html"
-        files[bound.page.filename] = _render(env, template, context).encode()
+        out.write(bound.page.filename, _render(env, template, context))
 
-    by_theme: dict[str, list[Signal]] = {t.id: [] for t in taxonomy.themes}
-    for signal in dataset.signals:
-        by_theme[signal.theme].append(signal)
+    frame = newest_first(dataset.frame)
+    labels = {source: taxonomy.source_label(source) for source in frame["source"].unique()}
+    fragments = pd.Series([_post_html(row, labels) for row in frame.itertuples(index=False)], index=frame.index,
+                          dtype=object)
     for card in themes:
-        posts = [Post(s, taxonomy.source_label(s.source)) for s in newest_first(by_theme[card["id"]])]
-        context = {"site": site, "root": "../", "current": None, "group": card, "posts": posts, "rel": POST_REL}
-        files[f"themes/{card['id']}.html"] = _render(env, "theme.html", context).encode()
-        sources = sorted({p.signal.source for p in posts})
-        files[f"data/themes/{card['id']}.json"] = _json({
-            "theme": card["id"], "label": card["label"], "phase": card["phase"], "count": len(posts),
-            "sources": {source: taxonomy.source_label(source) for source in sources},
-            "posts": [_post_json(p.signal) for p in posts],
-        })
+        rows = frame.index[frame["theme"].to_numpy() == card["id"]]
+        _group_pages(env, out, site, card, "themes", fragments.loc[rows].tolist())
+        _drill_data(out, card, frame.loc[rows], labels)
     for phase in _phase_rows(stats):
-        signals = [s for t in taxonomy.themes_of(phase["id"]) for s in by_theme[t.id]]
-        posts = [Post(s, taxonomy.source_label(s.source)) for s in newest_first(signals)]
-        context = {"site": site, "root": "../", "current": None, "group": phase, "posts": posts, "rel": POST_REL}
-        files[f"phases/{phase['id']}.html"] = _render(env, "theme.html", context).encode()
+        rows = frame.index[frame["phase"].to_numpy() == phase["id"]]
+        _group_pages(env, out, site, phase, "phases", fragments.loc[rows].tolist())
 
-    files["data/stats.json"] = _json(stats.to_json())
-    files["data/claims.json"] = _json({
+    out.write("data/stats.json", _json(stats.to_json(), indent=1))
+    out.write("data/claims.json", _json({
         "bindings": [b.to_json() for p in pages for b in p.bindings],
         "claims": [{"page": p.page.filename, **c.to_json()} for p in pages for c in p.claims],
         "facts": [f.to_json() for p in pages for f in p.facts],
-    })
-    files["data/signals.csv"] = signals_csv(dataset.signals).encode()
-    files["assets/phases.css"] = phase_css(taxonomy.phases).encode()
+    }, indent=1))
+    out.write("data/signals.csv", signals_csv(dataset.frame))
+    out.write("assets/phases.css", phase_css(taxonomy.phases))
     if charts["phase"].png:
-        files[SHARE_IMAGE] = charts["phase"].png
+        out.write(SHARE_IMAGE, charts["phase"].png)
     assets = templates / "assets"
     if assets.is_dir():
         for path in sorted(assets.rglob("*")):
             if path.is_file():
-                files[f"assets/{path.relative_to(assets).as_posix()}"] = path.read_bytes()
-    return files
+                out.write(f"assets/{path.relative_to(assets).as_posix()}", path.read_bytes())
 
 
-def newest_first(signals: list[Signal]) -> list[Signal]:
-    """Sort newest first; undated posts last; ties by id so the order never depends on input order."""
-    dated = sorted((s for s in signals if s.created), key=lambda s: (s.created, s.id), reverse=True)
-    undated = sorted((s for s in signals if not s.created), key=lambda s: s.id)
-    return dated + undated
+def page_file(folder: str, group_id: str, page: int, suffix: str) -> str:
+    """Return the path of page ``page`` (from 1) of a theme's or phase's listing or drill data."""
+    return f"{folder}/{group_id}{'' if page == 1 else f'.p{page}'}.{suffix}"
 
 
-def signals_csv(signals: tuple[Signal, ...] | list[Signal]) -> str:
+def _group_pages(env: Environment, out: SiteWriter, site: dict[str, Any], group: dict[str, Any], folder: str,
+                 posts: list[str]) -> None:
+    """Write a theme's or phase's posts as pages of at most ``PAGE_SIZE`` posts."""
+    pages = max(1, -(-len(posts) // PAGE_SIZE))
+    for page in range(1, pages + 1):
+        first = (page - 1) * PAGE_SIZE
+        chunk = posts[first:first + PAGE_SIZE]
+        pagination = {
+            "page": page, "pages": pages, "first": first + 1 if chunk else 0, "last": first + len(chunk),
+            "previous": page_file(folder, group["id"], page - 1, "html").split("/")[-1] if page > 1 else None,
+            "next": page_file(folder, group["id"], page + 1, "html").split("/")[-1] if page < pages else None,
+        }
+        context = {"site": site, "root": "../", "current": None, "group": group, "count": len(posts),
+                   "posts": [Markup(fragment) for fragment in chunk], "pagination": pagination}
+        out.write(page_file(folder, group["id"], page, "html"), _render(env, "theme.html", context))
+
+
+def _drill_data(out: SiteWriter, card: dict[str, Any], rows: pd.DataFrame, labels: Mapping[str, str]) -> None:
+    """Write a theme's posts for the drill, ``PAGE_SIZE`` to a file; the first file describes the rest."""
+    posts = rows[["id", "url", "title", "source", "community", "created", "summary"]].to_dict("records")
+    pages = max(1, -(-len(posts) // PAGE_SIZE))
+    for page in range(1, pages + 1):
+        chunk = posts[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+        data: dict[str, Any] = {"theme": card["id"], "page": page, "pages": pages}
+        if page == 1:
+            data.update({"label": card["label"], "phase": card["phase"], "count": len(posts),
+                         "sources": {s: labels[s] for s in sorted(set(rows["source"]))}})
+        data["posts"] = chunk
+        out.write(page_file("data/themes", card["id"], page, "json"), _json(data))
+
+
+def newest_first(frame: pd.DataFrame) -> pd.DataFrame:
+    """Sort newest first, undated posts last; ties by id, descending, so the order never depends on
+    the input's order (the drill sorts the same way)."""
+    undated = frame["created"].isna()
+    ordered = frame.assign(_undated=undated, _created=frame["created"].fillna(""))
+    ordered = ordered.sort_values(["_undated", "_created", "id"], ascending=[True, False, False], kind="stable")
+    return ordered.drop(columns=["_undated", "_created"])
+
+
+def signals_csv(frame: pd.DataFrame) -> str:
     """Return the validated signals as CSV in memokit's own input format."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(SIGNAL_FIELDS)
-    for signal in signals:
-        row = signal.model_dump()
-        row["created"] = signal.created.isoformat() if signal.created else ""
-        row["found_by"] = ";".join(signal.found_by)
-        writer.writerow([row[name] for name in SIGNAL_FIELDS])
-    return buffer.getvalue()
+    return frame.to_csv(index=False, lineterminator="\n", columns=list(SIGNAL_FIELDS))
+
+
+def _post_html(row: Any, labels: Mapping[str, str]) -> str:
+    """Return one post of a listing; every field is untrusted text and escaped here."""
+    url = safe_url(row.url)
+    if row.created:
+        date = f'<time datetime="{row.created}">{row.created}</time>'
+    else:
+        date = '<span class="undated">date unknown</span>'
+    return (
+        f'<li class="post" data-id="{escape(row.id)}"><h2 class="post-title"><a href="{escape(url)}" '
+        f'rel="{POST_REL}">{escape(row.title)}</a></h2><p class="post-meta"><span class="source">'
+        f'{escape(labels[row.source])}</span> · <span class="community">{escape(row.community)}</span> · {date}</p>'
+        f'<p class="post-summary">{escape(row.summary)}</p></li>'
+    )
 
 
 def phase_css(phases: tuple[Phase, ...]) -> str:
@@ -128,14 +153,10 @@ def phase_css(phases: tuple[Phase, ...]) -> str:
     return "/* Generated from taxonomy.toml: one colour per phase. */\n" + "\n".join(rules) + "\n"
 
 
-def _post_json(signal: Signal) -> dict[str, Any]:
-    return {"id": signal.id, "url": signal.url, "title": signal.title, "source": signal.source,
-            "community": signal.community, "created": signal.created.isoformat() if signal.created else None,
-            "summary": signal.summary}
-
-
-def _json(data: Any) -> bytes:
-    return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode()
+def _json(data: Any, indent: int | None = None) -> str:
+    if indent is None:
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return json.dumps(data, ensure_ascii=False, indent=indent) + "\n"
 
 
 def _environment(templates: Path) -> Environment:
@@ -277,8 +298,27 @@ def _binding_html(binding: Binding) -> Markup:
 # --- writing ----------------------------------------------------------------------------------
 
 
-def write_site(files: Mapping[str, bytes], out: Path) -> None:
-    """Write ``files`` to a fresh folder beside ``out`` and swap it into place only when all is written."""
+class SiteWriter:
+    """Writes the files of a site into a staging folder, counting files and bytes."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.files = 0
+        self.bytes = 0
+
+    def write(self, relative: str, content: str | bytes) -> None:
+        data = content.encode() if isinstance(content, str) else content
+        target = self.root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        self.files += 1
+        self.bytes += len(data)
+
+
+@contextmanager
+def staged_site(out: Path) -> Iterator[SiteWriter]:
+    """Yield a writer into a fresh folder beside ``out``; swap it into place only if the block
+    finishes, so a failed build never leaves a half-written site."""
     out = out.resolve()
     parent = out.parent
     if out.exists() and not out.is_dir():
@@ -290,10 +330,7 @@ def write_site(files: Mapping[str, bytes], out: Path) -> None:
         raise InputError([Problem(str(out), None, None, f"cannot write the output folder: {exc.strerror or exc}")]) from None
     try:
         os.chmod(staging, 0o755)
-        for relative, content in sorted(files.items()):
-            target = staging / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content)
+        yield SiteWriter(staging)
         if out.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=parent))
             os.rename(out, retired / out.name)
@@ -304,4 +341,6 @@ def write_site(files: Mapping[str, bytes], out: Path) -> None:
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise InputError([Problem(str(out), None, None, f"cannot write the output folder: {exc.strerror or exc}")]) from None
-
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

@@ -55,7 +55,8 @@ def wilson(count: int, total: int, z: float = Z95) -> tuple[float, float]:
     z2 = z * z
     centre = (p + z2 / (2 * total)) / (1 + z2 / total)
     half = z / (1 + z2 / total) * math.sqrt(p * (1 - p) / total + z2 / (4 * total * total))
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # Rounding can leave the bound a hair past the estimate (0/7 gives 3e-17): clamp it.
+    return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))
 
 
 def round_percent(count: int, total: int) -> int:
@@ -273,19 +274,11 @@ def _counts(share: Share) -> dict[str, Any]:
 
 def signal_frame(dataset: Dataset) -> pd.DataFrame:
     """Return one row per signal with the columns that stats filter and group on."""
-    signals = dataset.signals
-    frame = pd.DataFrame({
-        "id": [s.id for s in signals],
-        "theme": [s.theme for s in signals],
-        "phase": [s.phase for s in signals],
-        "source": [s.source for s in signals],
-        "community": [s.community for s in signals],
-        "created": pd.to_datetime([s.created for s in signals]),
-        "year": [s.year for s in signals],
-        "sample": [s.sample for s in signals],
-        "model_family": [s.model_family for s in signals],
-        "tool": [s.tool for s in signals],
-    })
+    source = dataset.frame
+    created = pd.to_datetime(source["created"], format="%Y-%m-%d")
+    frame = source[["id", "theme", "phase", "source", "community", "sample", "model_family", "tool"]].copy()
+    frame["created"] = created
+    frame["year"] = created.dt.year.astype("Int64").astype(str).where(created.notna(), UNKNOWN_YEAR)
     return frame
 
 

@@ -3,29 +3,85 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
 from urllib.parse import urlsplit, urlunsplit
+
+import pandas as pd
 
 from pydantic import ValidationError
 
 from .errors import Problems
-from .load import RawRecord, RawTaxonomy, find_signals_file, read_signals, read_taxonomy
+from .load import RawRecord, RawTaxonomy, find_signals_file, iter_signals, read_taxonomy
 from .models import FILTER_FIELDS, SIGNAL_FIELDS, Denominator, Signal, Taxonomy
 
 #: The denominator every project has: all signals.
 ALL = "all"
 
 
-@dataclass(frozen=True)
-class Dataset:
-    """Validated signals with the taxonomy they were checked against."""
+#: The columns of ``Dataset.frame``: every signal field, lists joined with ";", dates as ISO text.
+COLUMNS = SIGNAL_FIELDS
+#: Fields with few distinct values: one string object per value keeps a million rows small.
+_SHARED = ("source", "community", "theme", "phase", "model_family", "tool", "found_by", "sample", "created")
 
-    signals: tuple[Signal, ...]
-    taxonomy: Taxonomy
-    source_path: Path
-    warnings: tuple[str, ...] = ()
+
+class Dataset:
+    """Validated signals with the taxonomy they were checked against.
+
+    The signals are held as one pandas frame with a column per field (``created`` as ISO text or
+    None, ``found_by`` joined with ";"), which keeps a million signals within memory; ``signals``
+    gives them back as ``Signal`` objects for small datasets and tests.
+    """
+
+    def __init__(self, signals: Sequence[Signal] | None, taxonomy: Taxonomy, source_path: Path,
+                 warnings: tuple[str, ...] = (), *, frame: pd.DataFrame | None = None) -> None:
+        if frame is None:
+            columns = _Columns()
+            for signal in signals or ():
+                columns.add(signal)
+            frame = columns.frame()
+        self.frame = frame
+        self.taxonomy = taxonomy
+        self.source_path = source_path
+        self.warnings = tuple(warnings)
+        self._signals = tuple(signals) if signals is not None else None
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @property
+    def signals(self) -> tuple[Signal, ...]:
+        if self._signals is None:
+            self._signals = tuple(
+                Signal.model_validate({**row, "found_by": row["found_by"]})
+                for row in self.frame.to_dict("records")
+            )
+        return self._signals
+
+
+class _Columns:
+    """Accumulates validated signals column by column."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, list[Any]] = {name: [] for name in COLUMNS}
+        self.shared: dict[str, str] = {}
+
+    def add(self, signal: Signal) -> None:
+        shared = self.shared
+        for name in COLUMNS:
+            value = getattr(signal, name)
+            if name == "created":
+                value = value.isoformat() if value else None
+            elif name == "found_by":
+                value = ";".join(value)
+            if name in _SHARED and value is not None:
+                value = shared.setdefault(value, value)
+            self.values[name].append(value)
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.values, columns=list(COLUMNS), dtype=object)
 
 
 def load_dataset(data_dir: Path) -> Dataset:
@@ -34,12 +90,21 @@ def load_dataset(data_dir: Path) -> Dataset:
     raw_taxonomy = read_taxonomy(data_dir, problems)
     taxonomy = validate_taxonomy(raw_taxonomy, problems) if raw_taxonomy else None
     signals_path = find_signals_file(data_dir, problems)
-    records = read_signals(signals_path, problems) if signals_path else []
     warnings: list[str] = []
-    signals = validate_signals(records, taxonomy, problems, warnings) if taxonomy else ()
+    columns = _Columns()
+    if signals_path is not None and taxonomy is not None:
+        checker = _SignalChecker(taxonomy, problems, warnings)
+        for record in iter_signals(signals_path, problems):
+            signal = checker.check(record)
+            if signal is not None:
+                columns.add(signal)
+        checker.finish(signals_path)
+    elif signals_path is not None:
+        for _ in iter_signals(signals_path, problems):
+            pass  # report unreadable lines even when the taxonomy is broken
     problems.raise_if_any()
     assert taxonomy is not None and signals_path is not None
-    return Dataset(tuple(signals), taxonomy, signals_path, tuple(warnings))
+    return Dataset(None, taxonomy, signals_path, tuple(warnings), frame=columns.frame())
 
 
 # --- taxonomy ---------------------------------------------------------------------------------
@@ -146,60 +211,91 @@ class _TomlLocator:
 
 
 def validate_signals(
-    records: list[RawRecord], taxonomy: Taxonomy, problems: Problems, warnings: list[str]
+    records: Iterable[RawRecord], taxonomy: Taxonomy, problems: Problems, warnings: list[str]
 ) -> list[Signal]:
     """Validate each record and the cross-record rules (known theme, phase, unique id and URL)."""
-    themes = {t.id: t for t in taxonomy.themes}
-    theme_list = ", ".join(themes)
-    signals: list[Signal] = []
-    first_id: dict[str, int] = {}
-    first_url: dict[str, int] = {}
-    unknown_fields: dict[str, int] = {}
-    for record in records:
+    checker = _SignalChecker(taxonomy, problems, warnings)
+    signals = [signal for record in records if (signal := checker.check(record)) is not None]
+    checker.finish(None)
+    return signals
+
+
+class _SignalChecker:
+    """Checks records one at a time, remembering ids and URLs to find duplicates."""
+
+    def __init__(self, taxonomy: Taxonomy, problems: Problems, warnings: list[str]) -> None:
+        self.themes = {t.id: t for t in taxonomy.themes}
+        self.theme_list = ", ".join(self.themes)
+        self.problems = problems
+        self.warnings = warnings
+        self.first_id: dict[str, int] = {}
+        self.first_url: dict[str, int] = {}
+        self.unknown_fields: dict[str, tuple[Path, int]] = {}
+
+    def check(self, record: RawRecord) -> Signal | None:
+        """Return the record as a valid signal, or None after recording its problems."""
+        problems = self.problems
         for name in record.data:
-            if name not in SIGNAL_FIELDS and name not in unknown_fields:
-                unknown_fields[name] = record.line
+            if name not in _KNOWN and name not in self.unknown_fields:
+                self.unknown_fields[name] = (record.path, record.line)
         try:
             signal = Signal.model_validate(record.data)
         except ValidationError as exc:
             for error in exc.errors():
                 field = ".".join(str(part) for part in error["loc"]) or None
                 problems.add(record.path, record.line, field, _message(error))
-            continue
+            return None
         ok = True
-        url_problem = _check_url(signal.url)
+        key, url_problem = _url_key(signal.url)
         if url_problem:
             problems.add(record.path, record.line, "url", url_problem)
             ok = False
-        theme = themes.get(signal.theme)
+        theme = self.themes.get(signal.theme)
         if theme is None:
             problems.add(record.path, record.line, "theme",
-                         f"unknown theme {signal.theme!r}; expected one of: {theme_list}")
+                         f"unknown theme {signal.theme!r}; expected one of: {self.theme_list}")
             ok = False
         elif signal.phase != theme.phase:
             problems.add(record.path, record.line, "phase",
                          f"expected {theme.phase!r}, the phase of theme {theme.id!r}, got {signal.phase!r}")
             ok = False
-        if signal.id in first_id:
-            problems.add(record.path, record.line, "id",
-                         f"duplicate id {signal.id!r} (first at line {first_id[signal.id]})")
+        first = self.first_id.setdefault(signal.id, record.line)
+        if first != record.line:
+            problems.add(record.path, record.line, "id", f"duplicate id {signal.id!r} (first at line {first})")
             ok = False
-        else:
-            first_id[signal.id] = record.line
-        if not url_problem:
-            key = canonical_url(signal.url)
-            if key in first_url:
+        if key is not None:
+            first = self.first_url.setdefault(key, record.line)
+            if first != record.line:
                 problems.add(record.path, record.line, "url",
-                             f"duplicate URL {signal.url!r} (same post as line {first_url[key]})")
+                             f"duplicate URL {signal.url!r} (same post as line {first})")
                 ok = False
-            else:
-                first_url[key] = record.line
-        if ok:
-            signals.append(signal)
-    for name, line in unknown_fields.items():
-        warnings.append(f"{records[0].path}:{line}: {name}: unknown field ignored "
-                        f"(known: {', '.join(SIGNAL_FIELDS)})")
-    return signals
+        return signal if ok else None
+
+    def finish(self, path: Path | None) -> None:
+        """Turn the unknown fields seen into one warning each."""
+        for name, (where, line) in self.unknown_fields.items():
+            self.warnings.append(f"{path or where}:{line}: {name}: unknown field ignored "
+                                 f"(known: {', '.join(SIGNAL_FIELDS)})")
+
+
+_KNOWN = frozenset(SIGNAL_FIELDS)
+# The common shape of a post URL, checked and canonicalised without urlsplit (a million URLs).
+_SIMPLE_URL = re.compile(r"(?i)(https?)://([a-z0-9.-]+)(?::(\d{1,5}))?(/[^\s#?]*)?(\?[^\s#]*)?(#\S*)?")
+
+
+def _url_key(url: str) -> tuple[str | None, str | None]:
+    """Return (canonical form, None) for a valid URL, or (None, problem)."""
+    simple = _SIMPLE_URL.fullmatch(url)
+    if simple:
+        scheme, host, port, path, query, _ = simple.groups()
+        scheme = scheme.lower()
+        if port is None or int(port) <= 65535:
+            default = port is None or int(port) == (80 if scheme == "http" else 443)
+            netloc = host.lower() if default else f"{host.lower()}:{int(port)}"
+            query = query if query and len(query) > 1 else ""
+            return f"{scheme}://{netloc}{(path or '').rstrip('/')}{query}", None
+    problem = _check_url(url)
+    return (None, problem) if problem else (canonical_url(url), None)
 
 
 def _check_url(url: str) -> str | None:
