@@ -127,8 +127,15 @@ def test_a_phase_chip_opens_every_post_of_the_phase(page: Page, served_site: str
     phase_chip(page, "Evaluate").click()
     expect_open(page)
     expect(page).to_have_url(served_site + "index.html#drill=phase%3AEvaluate")
-    expect(items(page)).to_have_count(len(expected))
+    # The panel draws 200 posts at a time; "Show more" draws the rest.
+    expect(items(page)).to_have_count(200)
     expect(page.locator("#drill-status")).to_have_text(status(len(expected), len(expected)))
+    more = page.locator("#drill .drill-more")
+    expect(more).to_have_text(f"Show more posts ({len(expected) - 200} not shown yet)")
+    more.click()
+    expect(items(page)).to_have_count(len(expected))
+    expect(more).to_be_hidden()
+    expect(items(page).nth(200).locator("a")).to_be_focused()
     expect(page.locator("#drill-title")).to_have_text(f"{PHASE_LABELS['Evaluate']}: all posts of the phase")
     themes = {s["theme"] for s in expected}
     fetched = {url for url in requested if "/data/themes/" in url}

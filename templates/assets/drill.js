@@ -1,9 +1,6 @@
-/* memokit drill: read the posts behind a theme or a phase without leaving the memo.
- *
- * Progressive enhancement: without this script (or from file://, where fetch is blocked) the
- * cards and chips are plain links to the theme and phase pages. Every count shown beside a card
- * comes from the build; this script only filters, searches and sorts the posts it lists.
- * The view lives in the URL: #drill=<theme id or phase:Id>&source=..&year=..&q=..&sort=oldest
+/* memokit drill: the posts behind a theme or phase, in the page. Without it (or from file://)
+ * cards and chips are plain links to the theme and phase pages. Counts come from the build; this
+ * only filters, searches and sorts. The view lives in the URL: #drill=<id|phase:Id>&source=&year=&q=&sort=
  */
 (function () {
   "use strict";
@@ -22,6 +19,8 @@
   var cache = {};
   var current = null; // {key, posts, total}
   var opener = null;
+  var moreButton = dialog.querySelector(".drill-more");
+  var LIMIT = 200; // posts drawn at a time: a theme of a hundred thousand posts stays quick
   var typing = false; // true while a search is being typed: one history entry per search
 
   function trigger(key) {
@@ -34,15 +33,67 @@
     return Array.prototype.map.call(cards, function (card) { return card.getAttribute("data-theme"); });
   }
 
+  // A theme's posts come in files of a couple of thousand: the first opens the panel, the rest
+  // follow one by one while the reader already reads.
   function load(theme) {
     if (!cache[theme]) {
-      cache[theme] = fetch("data/themes/" + encodeURIComponent(theme) + ".json").then(function (response) {
-        if (!response.ok) { throw new Error("HTTP " + response.status); }
-        return response.json();
+      var entry = {posts: [], meta: null, complete: false};
+      cache[theme] = getJson(theme, 1).then(function (first) {
+        entry.meta = first;
+        entry.posts = first.posts;
+        var rest = Promise.resolve();
+        for (var page = 2; page <= first.pages; page += 1) { rest = rest.then(more(entry, theme, page)); }
+        rest.then(function () { entry.complete = true; arrived(entry); });
+        return entry;
       });
       cache[theme].catch(function () { delete cache[theme]; });
     }
     return cache[theme];
+  }
+
+  function more(entry, theme, page) {
+    return function () {
+      return getJson(theme, page).then(function (data) {
+        entry.posts = entry.posts.concat(data.posts);
+        arrived(entry);
+      });
+    };
+  }
+
+  function getJson(theme, page) {
+    var name = encodeURIComponent(theme) + (page > 1 ? ".p" + page : "");
+    return fetch("data/themes/" + name + ".json").then(function (response) {
+      if (!response.ok) { throw new Error("HTTP " + response.status); }
+      return response.json();
+    });
+  }
+
+  function arrived(entry) {
+    if (!current || current.entries.indexOf(entry) === -1 || current.timer) { return; }
+    current.timer = setTimeout(function () {
+      if (!current) { return; }
+      current.timer = null;
+      current.merged = null;
+      refillYears();
+      render();
+    }, 250);
+  }
+
+  function posts() {
+    if (!current.merged) {
+      var all = [];
+      current.entries.forEach(function (entry) { all = all.concat(entry.posts); });
+      current.merged = current.entries.length > 1 ? all.sort(newestFirst) : all;
+    }
+    return current.merged;
+  }
+
+  function refillYears() {
+    var select = field("year");
+    var chosen = select.value;
+    fillOptions(select, years(posts()), function (year) { return year === "unknown" ? "Unknown date" : year; },
+      "All years");
+    setOption(select, chosen || (current.wantYear || ""));
   }
 
   // --- the URL holds the view ---------------------------------------------------------------
@@ -90,23 +141,19 @@
     var themes = themesOf(key);
     if (!link || !themes.length) { close(false); return; }
     if (current && current.key === key) { apply(state); return; }
-    Promise.all(themes.map(load)).then(function (parts) {
-      var posts = [];
+    Promise.all(themes.map(load)).then(function (entries) {
       var sources = {};
       var total = 0;
-      parts.forEach(function (part) {
-        posts = posts.concat(part.posts);
-        total += part.count;
-        Object.keys(part.sources).forEach(function (id) { sources[id] = part.sources[id]; });
+      entries.forEach(function (entry) {
+        total += entry.meta.count;
+        Object.keys(entry.meta.sources).forEach(function (id) { sources[id] = entry.meta.sources[id]; });
       });
-      posts.sort(newestFirst);
-      current = {key: key, posts: posts, total: total, sources: sources};
+      current = {key: key, entries: entries, total: total, sources: sources, limit: LIMIT, wantYear: state.year};
       title.textContent = link.getAttribute("data-label");
       var described = document.getElementById(link.getAttribute("aria-describedby"));
       definition.textContent = described ? described.textContent : "";
       fillOptions(field("source"), Object.keys(sources).sort(), function (id) { return sources[id]; }, "All sources");
-      fillOptions(field("year"), years(posts), function (year) { return year === "unknown" ? "Unknown date" : year; },
-        "All years");
+      refillYears();
       apply(state);
       if (!dialog.open) { dialog.showModal(); }
       if (focus !== false) { title.focus(); }
@@ -127,6 +174,8 @@
   }
 
   function apply(state) {
+    current.limit = LIMIT;
+    current.wantYear = state.year;
     field("q").value = state.q;
     field("sort").value = state.sort;
     setOption(field("source"), state.source);
@@ -175,7 +224,7 @@
     if (!current) { return; }
     var state = viewState();
     var needle = state.q.toLowerCase();
-    var shown = current.posts.filter(function (post) {
+    var shown = posts().filter(function (post) {
       return (!state.source || post.source === state.source) &&
         (!state.year || yearOf(post) === state.year) &&
         (!needle || [post.title, post.summary, post.community].some(function (text) {
@@ -184,15 +233,21 @@
     });
     if (state.sort === "oldest") { shown = shown.slice().sort(oldestFirst); }
     var fragment = document.createDocumentFragment();
-    shown.forEach(function (post) { fragment.appendChild(item(post, needle)); });
+    shown.slice(0, current.limit).forEach(function (post) { fragment.appendChild(item(post, needle)); });
     list.textContent = "";
     list.appendChild(fragment);
-    empty.hidden = shown.length > 0;
+    var loading = current.entries.some(function (entry) { return !entry.complete; });
+    empty.hidden = shown.length > 0 || loading;
+    var hidden = shown.length - Math.min(shown.length, current.limit);
+    moreButton.hidden = hidden === 0;
+    moreButton.textContent = "Show more posts (" + number(hidden) + " not shown yet)";
     var noun = current.total === 1 ? " post" : " posts";
-    status.textContent = shown.length === current.total
-      ? current.total.toLocaleString("en") + noun
-      : shown.length.toLocaleString("en") + " of " + current.total.toLocaleString("en") + noun;
+    status.textContent = (shown.length === current.total
+      ? number(current.total) + noun
+      : number(shown.length) + " of " + number(current.total) + noun) + (loading ? " (loading more…)" : "");
   }
+
+  function number(value) { return value.toLocaleString("en"); }
 
   function item(post, needle) {
     var li = element("li", "post");
@@ -259,8 +314,16 @@
   });
 
   form.addEventListener("submit", function (event) { event.preventDefault(); });
+  moreButton.addEventListener("click", function () {
+    current.limit += LIMIT;
+    var next = list.children.length;
+    render();
+    var link = list.children[next] && list.children[next].querySelector("a");
+    if (link) { link.focus(); }
+  });
   form.addEventListener("input", function (event) {
     if (event.target !== field("q")) { return; }
+    current.limit = LIMIT;
     render();
     record(!typing);
     typing = true;
@@ -268,6 +331,7 @@
   field("q").addEventListener("blur", function () { typing = false; });
   form.addEventListener("change", function (event) {
     if (event.target === field("q")) { return; }
+    current.limit = LIMIT;
     render();
     record(true);
   });
