@@ -3,7 +3,7 @@
 
 import sys
 
-from memokit.cli import main
+from memokit.cli import entry
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

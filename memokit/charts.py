@@ -7,12 +7,12 @@ chart shows is read from ``Stats``, the same values the cards and prose show.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import altair as alt
 import pandas as pd
-import vl_convert as vlc
 
+from . import vega
 from .stats import Share, Stats
 from .validate import ALL
 
@@ -29,7 +29,7 @@ class Chart:
     id: str
     title: str
     summary: str
-    svg: str
+    svg: str  # while rendering: a future of it
     rows: tuple[Share, ...]
     row_phases: tuple[str, ...]
     category: str
@@ -44,7 +44,7 @@ def build_charts(stats: Stats) -> dict[str, Chart]:
     themes = stats.breakdown("theme", ALL).shares
     theme_phase = {t.id: t.phase for t in taxonomy.themes}
     n = stats.n
-    return {
+    charts = {
         "phase": _chart(
             "phase", f"Share of all {n:,} signals by phase", "Phase",
             phases, tuple(s.key for s in phases), colors, share_image=True,
@@ -54,6 +54,9 @@ def build_charts(stats: Stats) -> dict[str, Chart]:
             themes, tuple(theme_phase[s.key] for s in themes), colors,
         ),
     }
+    # Every chart was submitted before any is awaited, so they render side by side.
+    return {key: replace(chart, svg=_clean(vega.result(chart.svg)), png=vega.result(chart.png))
+            for key, chart in charts.items()}
 
 
 def _chart(chart_id: str, title: str, category: str, rows: tuple[Share, ...], row_phases: tuple[str, ...],
@@ -82,14 +85,14 @@ def _chart(chart_id: str, title: str, category: str, rows: tuple[Share, ...], ro
     labels = base.mark_text(align="left", dx=4, color=INK).encode(x=x, y=y, text="text:N")
     layered = (bars + labels).properties(width=WIDTH, height=28 * len(rows))
     chart = layered.configure(background="transparent", font=FONT).configure_view(stroke=None)
-    svg = _clean(vlc.vegalite_to_svg(chart.to_dict()))
+    svg = vega.svg(chart.to_dict(validate=False))
     summary = f"Bar chart. {title}: " + "; ".join(f"{s.label} {s.percent}% ({s.count:,})" for s in rows) + "."
     png = None
     if share_image:
         # Link previews want a wide image on an opaque background: the same chart, titled.
         card = layered.properties(width=480, height=160, title=alt.TitleParams(title, fontSize=16, color=INK))
         card = card.configure(background="white", font=FONT, padding=24).configure_view(stroke=None)
-        png = vlc.vegalite_to_png(card.to_dict(), scale=2)
+        png = vega.png(card.to_dict(validate=False), scale=2)
     return Chart(chart_id, title, summary, svg, rows, row_phases, category, png)
 
 

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from . import vega
 from .errors import InputError, MemokitError
-from .pipeline import CheckFailure, Project, build
 
 EXIT_OK, EXIT_CLAIMS, EXIT_INPUT = 0, 1, 2
 
@@ -28,15 +28,35 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true",
                    help="load, validate, compute and check every number and claim; write nothing")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but problems")
+    p.add_argument("-v", "--verbose", action="store_true", help="print each stage of the build with its time")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code (0 built, 1 claims failed, 2 invalid input)."""
     args = parser().parse_args(argv)
+    return _run(args)
+
+
+def entry() -> int:
+    """The ``memokit`` command and ``python build.py``: like ``main``, but first starts the chart
+    renderer in a worker process that warms up while the libraries load (see ``memokit.vega``).
+    Only a fresh process does this; ``main`` called from other code renders in-process."""
+    if "--check" not in sys.argv[1:]:
+        vega.start()
+    try:
+        return main()
+    finally:
+        vega.stop()
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .pipeline import CheckFailure, Project, build  # after vega.start(): it forks
+
     project = Project(data=args.data, memo=args.memo, templates=args.templates, out=args.out)
     try:
-        result = build(project, check=args.check)
+        log = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else None
+        result = build(project, check=args.check, log=log)
     except InputError as exc:
         for line in exc.lines():
             print(line, file=sys.stderr)
@@ -68,4 +88,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

@@ -89,6 +89,9 @@ def _read_jsonl(path: Path, handle: BinaryIO, problems: Problems) -> Iterator[Ra
         except json.JSONDecodeError as exc:
             problems.add(path, number, None, f"invalid JSON: {exc.msg} (column {exc.colno})")
             continue
+        except (RecursionError, ValueError) as exc:  # absurd nesting, a number of thousands of digits
+            problems.add(path, number, None, f"invalid JSON: {_first_line(exc)}")
+            continue
         if not isinstance(data, dict):
             problems.add(path, number, None, f"expected a JSON object, got {type(data).__name__}")
             continue
@@ -119,7 +122,9 @@ def _read_csv(path: Path, handle: BinaryIO, problems: Problems) -> Iterator[RawR
             cells = [cell.replace("\r\n", "\n") for cell in row]
             yield RawRecord(path, start, dict(zip(header, cells)))
     except csv.Error as exc:
-        problems.add(path, reader.line_num, None, f"malformed CSV: {exc}")
+        # The record that broke started after the last complete one (an unclosed quote runs on).
+        problems.add(path, end_of_previous + 1 if "end of data" in str(exc) else reader.line_num, None,
+                     f"malformed CSV: {exc}")
 
 
 def _decoded_lines(path: Path, handle: BinaryIO, problems: Problems) -> Iterator[str]:
@@ -145,8 +150,8 @@ def read_taxonomy(data_dir: Path, problems: Problems) -> RawTaxonomy | None:
     except OSError as exc:
         problems.add(path, None, None, f"cannot read: {exc.strerror or exc}")
         return None
-    except UnicodeDecodeError:
-        problems.add(path, None, None, "invalid UTF-8: save the file as UTF-8")
+    except UnicodeDecodeError as exc:
+        problems.add(path, utf8_error_line(path.read_bytes(), exc), None, "invalid UTF-8: save the file as UTF-8")
         return None
     try:
         data = tomllib.loads(text)
@@ -158,4 +163,17 @@ def read_taxonomy(data_dir: Path, problems: Problems) -> RawTaxonomy | None:
         column = f" (column {found.group(2)})" if found else ""
         problems.add(path, line, None, f"invalid TOML: {message}{column}")
         return None
+    except (RecursionError, ValueError) as exc:  # absurd nesting
+        problems.add(path, None, None, f"invalid TOML: {_first_line(exc)}")
+        return None
     return RawTaxonomy(path, text.replace("\r\n", "\n"), data)
+
+
+def utf8_error_line(raw: bytes, error: UnicodeDecodeError) -> int:
+    """Return the line (from 1) on which a UTF-8 decoding error happened."""
+    return raw[: error.start].count(b"\n") + 1
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().split("\n")[0] or type(error).__name__
+    return text if len(text) <= 120 else text[:117] + "..."

@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import Problems
+from .load import utf8_error_line
 
 INDEX = "index"
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -100,11 +101,23 @@ def load_pages(memo_dir: Path) -> list[Page]:
     return pages
 
 
+def _bad_date(lines: list[str]) -> tuple[int, str | None]:
+    """Return the line and key of the front-matter date YAML could not read (2024-02-30)."""
+    for number, line in enumerate(lines, start=2):
+        found = re.match(r"^\s*([\w-]+)\s*:\s*(\d{4}-\d{1,2}-\d{1,2})\s*$", line)
+        if found:
+            try:
+                dt.date.fromisoformat(found.group(2))
+            except ValueError:
+                return number, found.group(1)
+    return 2, None
+
+
 def _load_page(path: Path, slug: str, problems: Problems) -> Page | None:
     try:
         text = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
     except UnicodeDecodeError as exc:
-        problems.add(path, None, None, f"invalid UTF-8 at byte {exc.start + 1}: save the file as UTF-8")
+        problems.add(path, utf8_error_line(path.read_bytes(), exc), None, "invalid UTF-8: save the file as UTF-8")
         return None
     lines = text.split("\n")
     if not lines or lines[0].strip() != "---":
@@ -121,6 +134,15 @@ def _load_page(path: Path, slug: str, problems: Problems) -> Page | None:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark else 1
         problems.add(path, line, None, f"invalid YAML front matter: {getattr(exc, 'problem', None) or exc}")
+        return None
+    except (RecursionError, ValueError) as exc:  # an impossible date (2024-02-30), absurd nesting
+        if isinstance(exc, RecursionError):
+            problems.add(path, None, None, "invalid YAML front matter: nested too deeply to read")
+            return None
+        line, key = _bad_date(lines[1:end])
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        problems.add(path, line, key, f"expected a real date YYYY-MM-DD: {reason}" if key else
+                     f"invalid YAML front matter: {reason}")
         return None
     if not isinstance(data, dict):
         problems.add(path, 2, None, "front matter must be a mapping of keys to values (title: ...)")

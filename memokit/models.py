@@ -6,17 +6,10 @@ import re
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 SLUG = r"^[a-z0-9][a-z0-9-]*$"
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def _no_control_characters(value: Any) -> Any:
-    if isinstance(value, str) and _CONTROL.search(value):
-        raise ValueError("contains control characters")
-    return value
 
 
 def _parse_date(value: Any) -> date | None:
@@ -39,7 +32,10 @@ def _split_list(value: Any) -> Any:
     return value
 
 
-Text = Annotated[str, BeforeValidator(_no_control_characters)]
+#: Text without control characters, C0 or C1 (a line break and a tab are allowed). The check is
+#: a pattern, so it runs inside pydantic-core: a million signals validate in seconds.
+NO_CONTROL = r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$"
+Text = Annotated[str, Field(pattern=NO_CONTROL)]
 
 
 class Signal(BaseModel):
@@ -47,9 +43,10 @@ class Signal(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True, strict=False)
 
-    id: Text = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
+    # id and source have patterns of their own, which also exclude control characters.
+    id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
     url: Text = Field(min_length=1, max_length=2000)
-    source: Text = Field(pattern=SLUG, max_length=40)
+    source: str = Field(pattern=SLUG, max_length=40)
     community: Text = Field(min_length=1, max_length=200)
     title: Text = Field(min_length=1, max_length=1000)
     created: Annotated[date | None, BeforeValidator(_parse_date)]
@@ -60,14 +57,6 @@ class Signal(BaseModel):
     tool: Text = Field(default="", max_length=40)
     found_by: Annotated[tuple[Text, ...], BeforeValidator(_split_list)] = ()
     sample: Text = Field(default="", max_length=40)
-
-    @field_validator("id", "url", "source", "theme", "phase", mode="before")
-    @classmethod
-    def _must_be_string(cls, value: Any) -> Any:
-        # Pydantic accepts str only; say what was expected in our own words.
-        if not isinstance(value, str):
-            raise ValueError(f"expected a string, got {type(value).__name__}")
-        return value
 
     @property
     def year(self) -> str:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 from .charts import build_charts
 from .claims import BoundPage, ClaimResult, bind_page, check_claims
 from .errors import InputError, MemokitError, Problem, Problems
 from .lint import Finding, lint_page
+from .load import utf8_error_line
 from .memo import load_pages
 from .render import TEMPLATES, render_site, staged_site
 from .stats import Stats, compute
@@ -86,15 +88,28 @@ class BuildResult:
         return sum(len(p.facts) for p in self.pages)
 
 
-def build(project: Project, check: bool = False) -> BuildResult:
-    """Load, validate, compute and check; then, unless ``check``, render and write the site."""
+def build(project: Project, check: bool = False, log: Callable[[str], None] | None = None) -> BuildResult:
+    """Load, validate, compute and check; then, unless ``check``, render and write the site.
+
+    ``log`` receives one line per finished stage with its time (the command line's ``-v``).
+    """
     started = time.perf_counter()
+    clock = [started]
+
+    def done(stage: str) -> None:
+        if log is not None:
+            now = time.perf_counter()
+            log(f"{stage} in {now - clock[0]:.2f} s")
+            clock[0] = now
+
     templates = project.template_dir()
     _check_templates(templates)
     _check_out(project)
     dataset = load_dataset(project.data)
+    done(f"loaded and validated {len(dataset):,} signals")
     pages = load_pages(project.memo)
     stats = compute(dataset)
+    done("computed the statistics")
 
     problems = Problems()
     bound = [bind_page(page, stats, problems) for page in pages]
@@ -105,13 +120,16 @@ def build(project: Project, check: bool = False) -> BuildResult:
     findings = [finding for page in pages for finding in lint_page(page)]
     if failed or findings:
         raise CheckFailure(failed, findings)
+    done(f"checked {sum(len(p.bindings) for p in bound)} bound numbers and {sum(len(p.claims) for p in bound)} claims")
 
     result = BuildResult(dataset, stats, bound)
     if not check:
         charts = build_charts(stats)
+        done("rendered the charts")
         with staged_site(project.out) as out:
             render_site(dataset, stats, bound, charts, templates, out)
         result.files, result.bytes = out.files, out.bytes
+        done(f"wrote {out.files:,} files ({out.bytes / 1e6:,.1f} MB)")
     result.seconds = time.perf_counter() - started
     return result
 
@@ -119,10 +137,19 @@ def build(project: Project, check: bool = False) -> BuildResult:
 def _check_templates(templates: Path) -> None:
     if not templates.is_dir():
         raise InputError([Problem(str(templates), None, None, "templates folder not found")])
-    missing = [name for name in (*TEMPLATES, *(f"blocks/{b}.html" for b in _block_names()))
-               if not (templates / name).is_file()]
-    if missing:
-        raise InputError([Problem(str(templates / name), None, None, "template not found") for name in missing])
+    needed = (*TEMPLATES, *(f"blocks/{b}.html" for b in _block_names()))
+    problems = Problems()
+    for name in needed:
+        path = templates / name
+        if not path.is_file():
+            problems.add(path, None, None, "template not found")
+    for path in sorted(templates.rglob("*.html")):
+        raw = path.read_bytes()
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problems.add(path, utf8_error_line(raw, exc), None, "invalid UTF-8: save the template as UTF-8")
+    problems.raise_if_any()
 
 
 def _block_names() -> tuple[str, ...]:

@@ -327,7 +327,9 @@ def staged_site(out: Path) -> Iterator[SiteWriter]:
         parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-new-", dir=parent))
     except OSError as exc:
-        raise InputError([Problem(str(out), None, None, f"cannot write the output folder: {exc.strerror or exc}")]) from None
+        blocker = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+        why = f"{blocker} is a file, not a folder" if blocker else (exc.strerror or str(exc))
+        raise InputError([Problem(str(out), None, None, f"cannot write the output folder: {why}")]) from None
     try:
         os.chmod(staging, 0o755)
         yield SiteWriter(staging)

@@ -278,7 +278,8 @@ def signal_frame(dataset: Dataset) -> pd.DataFrame:
     created = pd.to_datetime(source["created"], format="%Y-%m-%d")
     frame = source[["id", "theme", "phase", "source", "community", "sample", "model_family", "tool"]].copy()
     frame["created"] = created
-    frame["year"] = created.dt.year.astype("Int64").astype(str).where(created.notna(), UNKNOWN_YEAR)
+    # The year is the ISO date's first four characters: "0999", never "999".
+    frame["year"] = source["created"].str.slice(0, 4).where(created.notna(), UNKNOWN_YEAR)
     return frame
 
 

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from .errors import Problems
 from .load import RawRecord, RawTaxonomy, find_signals_file, iter_signals, read_taxonomy
-from .models import FILTER_FIELDS, SIGNAL_FIELDS, Denominator, Signal, Taxonomy
+from .models import FILTER_FIELDS, NO_CONTROL, SIGNAL_FIELDS, Denominator, Signal, Taxonomy
 
 #: The denominator every project has: all signals.
 ALL = "all"
@@ -24,7 +24,8 @@ ALL = "all"
 #: The columns of ``Dataset.frame``: every signal field, lists joined with ";", dates as ISO text.
 COLUMNS = SIGNAL_FIELDS
 #: Fields with few distinct values: one string object per value keeps a million rows small.
-_SHARED = ("source", "community", "theme", "phase", "model_family", "tool", "found_by", "sample", "created")
+_SHARED_TEXT = ("source", "community", "theme", "phase", "model_family", "tool", "sample")
+_OWN = ("id", "url", "title", "summary")
 
 
 class Dataset:
@@ -69,16 +70,17 @@ class _Columns:
         self.shared: dict[str, str] = {}
 
     def add(self, signal: Signal) -> None:
-        shared = self.shared
-        for name in COLUMNS:
-            value = getattr(signal, name)
-            if name == "created":
-                value = value.isoformat() if value else None
-            elif name == "found_by":
-                value = ";".join(value)
-            if name in _SHARED and value is not None:
-                value = shared.setdefault(value, value)
-            self.values[name].append(value)
+        values, shared = self.values, self.shared
+        fields = signal.__dict__
+        for name in _OWN:
+            values[name].append(fields[name])
+        for name in _SHARED_TEXT:
+            value = fields[name]
+            values[name].append(shared.setdefault(value, value))
+        created = fields["created"]
+        values["created"].append(shared.setdefault(created.isoformat(), created.isoformat()) if created else None)
+        found_by = ";".join(fields["found_by"])
+        values["found_by"].append(shared.setdefault(found_by, found_by))
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.values, columns=list(COLUMNS), dtype=object)
@@ -343,6 +345,8 @@ def _message(error: dict[str, Any]) -> str:
     got = error.get("input")
     if kind == "value_error":
         return str(error["ctx"]["error"]) if "ctx" in error else error["msg"]
+    if kind == "string_pattern_mismatch" and error["ctx"]["pattern"] == NO_CONTROL:
+        return "contains control characters"
     if kind == "string_pattern_mismatch":
         return f"expected text matching {error['ctx']['pattern']}, got {_short(got)}"
     if kind == "string_too_long":

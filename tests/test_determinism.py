@@ -27,3 +27,9 @@ def test_two_builds_of_the_same_inputs_are_byte_identical(tmp_path: Path) -> Non
     first, second = digest(tmp_path / "a"), digest(tmp_path / "b")
     assert len(first) > 20
     assert first == second
+
+
+def test_the_command_line_and_the_library_build_the_same_site(tmp_path: Path, flagship_site: Path) -> None:
+    # The command renders charts in a worker process (memokit.vega); the library renders in-process.
+    build(tmp_path / "cli")
+    assert digest(tmp_path / "cli") == digest(flagship_site)
