@@ -2,15 +2,16 @@
 
 No Vega runtime and no CDN reach the page: the SVG is inlined at build time. Every number a
 chart shows is read from ``Stats``, the same values the cards and prose show.
+
+Altair is imported only when the specs are built, and the command line renders them in a worker
+process that warmed up while the build loaded its data (``memokit.vega``).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
-
-import altair as alt
-import pandas as pd
+from dataclasses import dataclass
+from typing import Any
 
 from . import vega
 from .stats import Share, Stats
@@ -29,7 +30,7 @@ class Chart:
     id: str
     title: str
     summary: str
-    svg: str  # while rendering: a future of it
+    svg: str
     rows: tuple[Share, ...]
     row_phases: tuple[str, ...]
     category: str
@@ -45,39 +46,44 @@ def build_charts(stats: Stats) -> dict[str, Chart]:
     theme_phase = {t.id: t.phase for t in taxonomy.themes}
     n = stats.n
     charts = {
-        "phase": _chart(
-            "phase", f"Share of all {n:,} signals by phase", "Phase",
-            phases, tuple(s.key for s in phases), colors, share_image=True,
-        ),
-        "theme": _chart(
-            "theme", f"Share of all {n:,} signals by theme", "Theme",
-            themes, tuple(theme_phase[s.key] for s in themes), colors,
-        ),
+        "phase": ("Phase", f"Share of all {n:,} signals by phase", phases, tuple(s.key for s in phases), True),
+        "theme": ("Theme", f"Share of all {n:,} signals by theme", themes, tuple(theme_phase[s.key] for s in themes),
+                  False),
     }
-    # Every chart was submitted before any is awaited, so they render side by side.
-    return {key: replace(chart, svg=_clean(vega.result(chart.svg)), png=vega.result(chart.png))
-            for key, chart in charts.items()}
+    # Every rendering is asked for before any is awaited.
+    renders = {}
+    for key, (_, title, shares, row_phases, share_image) in charts.items():
+        spec = chart_spec(title, _rows(shares, row_phases), colors, share_image)
+        renders[key] = (vega.svg(spec["svg"]), vega.png(spec["png"]) if spec["png"] else None)
+    out = {}
+    for key, (category, title, shares, row_phases, _) in charts.items():
+        svg, png = renders[key]
+        summary = f"Bar chart. {title}: " + "; ".join(f"{s.label} {s.percent}% ({s.count:,})" for s in shares) + "."
+        out[key] = Chart(key, title, summary, _clean(vega.result(svg)), shares, row_phases, category,
+                         vega.result(png) if png is not None else None)
+    return out
 
 
-def _chart(chart_id: str, title: str, category: str, rows: tuple[Share, ...], row_phases: tuple[str, ...],
-           colors: dict[str, str], share_image: bool = False) -> Chart:
-    frame = pd.DataFrame({
-        "label": [s.label for s in rows],
-        "percent": [s.percent for s in rows],
-        "text": [f"{s.percent}% ({s.count:,})" for s in rows],
-        "phase": list(row_phases),
-    })
-    order = [s.label for s in rows]
-    domain = list(dict.fromkeys(row_phases))
-    top = max((s.percent for s in rows), default=0)
+def _rows(shares: tuple[Share, ...], row_phases: tuple[str, ...]) -> list[dict[str, Any]]:
+    return [{"label": s.label, "percent": s.percent, "text": f"{s.percent}% ({s.count:,})", "phase": phase}
+            for s, phase in zip(shares, row_phases)]
+
+
+def chart_spec(title: str, rows: list[dict[str, Any]], colors: dict[str, str], share_image: bool) -> dict[str, Any]:
+    """Return the Vega-Lite specs of a horizontal bar chart (and of its share image) from plain rows."""
+    import altair as alt  # here, not at the top: it loads while the chart worker warms up
+
+    order = [row["label"] for row in rows]
+    domain = list(dict.fromkeys(row["phase"] for row in rows))
+    top = max((row["percent"] for row in rows), default=0)
     x = alt.X("percent:Q", title="Share of signals (%)", scale=alt.Scale(domain=[0, max(10, top + 12)]),
               axis=alt.Axis(grid=False, tickCount=5, labelColor=MUTED, titleColor=MUTED))
     # Browsers measure the system font wider than vl-convert does: reserve room for labels.
     y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(
         labelLimit=240, labelColor=INK, ticks=False, domain=False, labelPadding=6,
-        minExtent=max(60, 8 * max(len(s.label) for s in rows)),
+        minExtent=max(60, 8 * max(len(row["label"]) for row in rows)),
     ))
-    base = alt.Chart(frame)
+    base = alt.Chart(alt.Data(values=rows))
     bars = base.mark_bar(height={"band": 0.7}).encode(
         x=x, y=y,
         color=alt.Color("phase:N", scale=alt.Scale(domain=domain, range=[colors[p] for p in domain]), legend=None),
@@ -85,15 +91,13 @@ def _chart(chart_id: str, title: str, category: str, rows: tuple[Share, ...], ro
     labels = base.mark_text(align="left", dx=4, color=INK).encode(x=x, y=y, text="text:N")
     layered = (bars + labels).properties(width=WIDTH, height=28 * len(rows))
     chart = layered.configure(background="transparent", font=FONT).configure_view(stroke=None)
-    svg = vega.svg(chart.to_dict(validate=False))
-    summary = f"Bar chart. {title}: " + "; ".join(f"{s.label} {s.percent}% ({s.count:,})" for s in rows) + "."
     png = None
     if share_image:
         # Link previews want a wide image on an opaque background: the same chart, titled.
         card = layered.properties(width=480, height=160, title=alt.TitleParams(title, fontSize=16, color=INK))
-        card = card.configure(background="white", font=FONT, padding=24).configure_view(stroke=None)
-        png = vega.png(card.to_dict(validate=False), scale=2)
-    return Chart(chart_id, title, summary, svg, rows, row_phases, category, png)
+        png = card.configure(background="white", font=FONT, padding=24).configure_view(stroke=None).to_dict(
+            validate=False)
+    return {"svg": chart.to_dict(validate=False), "png": png}
 
 
 def _clean(svg: str) -> str:
