@@ -96,7 +96,7 @@
     setOption(select, chosen || (current.wantYear || ""));
   }
 
-  // --- the URL holds the view ---------------------------------------------------------------
+  // --- the URL holds the view
   function readState() {
     var params = new URLSearchParams(location.hash.slice(1));
     return {
@@ -135,7 +135,7 @@
     history[push ? "pushState" : "replaceState"](null, "", url);
   }
 
-  // --- opening and closing ------------------------------------------------------------------
+  // --- opening and closing
   function open(key, state, focus) {
     var link = trigger(key);
     var themes = themesOf(key);
@@ -219,7 +219,7 @@
     return -newestFirst(a, b);
   }
 
-  // --- the list -----------------------------------------------------------------------------
+  // --- the list
   function render() {
     if (!current) { return; }
     var state = viewState();
@@ -286,7 +286,7 @@
     return fragment;
   }
 
-  // --- events -------------------------------------------------------------------------------
+  // --- events
   function activate(event, link) {
     event.preventDefault();
     opener = link;
