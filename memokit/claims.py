@@ -15,6 +15,7 @@ from typing import Any
 
 from .errors import Problems
 from .expressions import EmptyDenominator, ExpressionError, evaluate, parse, render, terms
+from .lint import markdown_lines
 from .memo import INDEX, HeadlineItem, Page
 from .stats import Stats
 
@@ -27,7 +28,6 @@ BLOCKS: dict[str, tuple[str, ...]] = {
     "claims": (),
 }
 _BINDING = re.compile(r"\{\{(.*?)\}\}")
-_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 INLINE_OPEN, INLINE_CLOSE = "\ue000", "\ue001"
 FACT_OPEN, FACT_CLOSE = "\ue004", "\ue005"
@@ -112,22 +112,10 @@ class BoundPage:
 def bind_page(page: Page, stats: Stats, problems: Problems) -> BoundPage:
     """Evaluate every binding of ``page``; unknown names and bad syntax become problems."""
     bound = BoundPage(page, "")
-    out_lines: list[str] = []
-    fence: str | None = None
-    for offset, line in enumerate(page.body.split("\n")):
-        number = page.body_line + offset
-        opened = _FENCE.match(line)
-        if fence is not None:
-            if opened and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence):
-                fence = None
-            out_lines.append(line)
-            continue
-        if opened:
-            fence = opened.group(1)
-            out_lines.append(line)
-            continue
-        out_lines.append(_bind_line(line, number, bound, stats, problems))
-    bound.markdown = "\n".join(out_lines)
+    bound.markdown = "\n".join(
+        line if code else _bind_line(line, number, bound, stats, problems)
+        for number, line, code in markdown_lines(page.body, page.body_line)
+    )
 
     headline = page.meta.headline or (default_headline(stats) if page.slug == INDEX else ())
     for index, item in enumerate(headline):

@@ -86,19 +86,25 @@ class Finding:
                 "bind it to the data ({{ … }}) or cite it as a fact ({{ fact(\"…\", source=\"…\") }})")
 
 
-def prose_lines(body: str, first_line: int) -> Iterator[tuple[int, str]]:
-    """Yield ``(line number, text)`` for each Markdown line outside fenced code."""
+def markdown_lines(body: str, first_line: int) -> Iterator[tuple[int, str, bool]]:
+    """Yield ``(line number, text, in fenced code)`` for each line of a Markdown body."""
     fence: str | None = None
     for offset, line in enumerate(body.split("\n")):
         opened = _FENCE.match(line)
         if fence is not None:
             if opened and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence):
                 fence = None
-            continue
-        if opened:
+            yield first_line + offset, line, True
+        elif opened:
             fence = opened.group(1)
-            continue
-        yield first_line + offset, line
+            yield first_line + offset, line, True
+        else:
+            yield first_line + offset, line, False
+
+
+def prose_lines(body: str, first_line: int) -> Iterator[tuple[int, str]]:
+    """Yield ``(line number, text)`` for each Markdown line outside fenced code."""
+    return ((number, line) for number, line, code in markdown_lines(body, first_line) if not code)
 
 
 def lint_text(text: str, heading: bool = False) -> list[tuple[int, str, str]]:

@@ -159,3 +159,11 @@ def test_one_quantity_is_identical_in_prose_card_chart_and_stats_json(flagship_s
     claims = json.loads((flagship_site / "data" / "claims.json").read_text(encoding="utf-8"))
     bound = next(b for b in claims["bindings"] if b["expression"] == 'share("did-it-improve")')
     assert bound["value"] == theme["share"] and bound["text"] == prose
+
+
+def test_bindings_in_code_are_shown_as_written_not_evaluated(project: Path) -> None:
+    append_paragraph(project, '```\n{{ share("no-such-theme") }} and 89%\n```\n\nInline `{{ n }}` too.')
+    assert run(project, "-q") == 0
+    html = (project / "site" / "index.html").read_text(encoding="utf-8")
+    assert "<code>{{ share(&quot;no-such-theme&quot;) }} and 89%" in html
+    assert "<code>{{ n }}</code>" in html
