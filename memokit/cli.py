@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from . import vega
 from .errors import InputError, MemokitError
@@ -25,11 +26,22 @@ def parser() -> argparse.ArgumentParser:
                    help="Jinja2 templates and assets (default: ./templates, else the built-in ones)")
     p.add_argument("--out", type=Path, default=Path("site"), metavar="DIR",
                    help="output folder, replaced only when the build succeeds (default: site)")
+    p.add_argument("--site-url", type=_site_url, default=None, metavar="URL",
+                   help="the address the site is published at, e.g. https://example.org/memo/; fills "
+                        "canonical and Open Graph links (default: none, every link stays relative)")
     p.add_argument("--check", action="store_true",
                    help="load, validate, compute and check every number and claim; write nothing")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but problems")
     p.add_argument("-v", "--verbose", action="store_true", help="print each stage of the build with its time")
     return p
+
+
+def _site_url(text: str) -> str:
+    """Accept an absolute http(s) URL; end it with "/" so page paths join onto it."""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise argparse.ArgumentTypeError(f"expected an absolute http(s) URL such as https://example.org/memo/, got {text!r}")
+    return text if text.endswith("/") else text + "/"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,7 +65,8 @@ def entry() -> int:
 def _run(args: argparse.Namespace) -> int:
     from .pipeline import CheckFailure, Project, build  # after vega.start(): it forks
 
-    project = Project(data=args.data, memo=args.memo, templates=args.templates, out=args.out)
+    project = Project(data=args.data, memo=args.memo, templates=args.templates, out=args.out,
+                      site_url=args.site_url)
     try:
         log = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else None
         result = build(project, check=args.check, log=log)

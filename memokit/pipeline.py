@@ -59,6 +59,7 @@ class Project:
     memo: Path = Path("memo")
     templates: Path | None = None
     out: Path = Path("site")
+    site_url: str | None = None  # where the site is published, e.g. https://example.org/memo/
 
     def template_dir(self) -> Path:
         if self.templates is not None:
@@ -127,7 +128,7 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
         charts = build_charts(stats)
         done("rendered the charts")
         with staged_site(project.out) as out:
-            render_site(dataset, stats, bound, charts, templates, out)
+            render_site(dataset, stats, bound, charts, templates, out, project.site_url)
         result.files, result.bytes = out.files, out.bytes
         done(f"wrote {out.files:,} files ({out.bytes / 1e6:,.1f} MB)")
     result.seconds = time.perf_counter() - started

@@ -38,14 +38,16 @@ DEFAULT_BLOCKS = (("chart", "phase"), ("chart", "theme"), ("cards", None), ("met
 
 
 def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: Mapping[str, Chart],
-                templates: Path, out: SiteWriter) -> None:
-    """Render every file of the site into ``out``."""
+                templates: Path, out: SiteWriter, site_url: str | None = None) -> None:
+    """Render every file of the site into ``out``; ``site_url`` (the published address, ending
+    in "/") fills canonical and Open Graph links, which must be absolute."""
     env = _environment(templates)
     taxonomy = dataset.taxonomy
     nav = [{"title": p.page.nav_title, "href": p.page.filename if p.page.slug != INDEX else "index.html",
             "slug": p.page.slug} for p in pages]
     memo = next(p for p in pages if p.page.slug == INDEX)
-    site = {"title": memo.page.meta.title, "nav": nav, "share_image": SHARE_IMAGE if charts["phase"].png else None}
+    site = {"title": memo.page.meta.title, "nav": nav, "share_image": SHARE_IMAGE if charts["phase"].png else None,
+            "url": site_url}
     themes = _theme_cards(stats)
 
     for bound in pages:
@@ -99,7 +101,8 @@ def _group_pages(env: Environment, out: SiteWriter, site: dict[str, Any], group:
             "previous": page_file(folder, group["id"], page - 1, "html").split("/")[-1] if page > 1 else None,
             "next": page_file(folder, group["id"], page + 1, "html").split("/")[-1] if page < pages else None,
         }
-        context = {"site": site, "root": "../", "current": None, "group": group, "count": len(posts),
+        context = {"site": site, "root": "../", "path": page_file(folder, group["id"], page, "html"),
+                   "current": None, "group": group, "count": len(posts),
                    "posts": [Markup(fragment) for fragment in chunk], "pagination": pagination}
         out.write(page_file(folder, group["id"], page, "html"), _render(env, "theme.html", context))
 
@@ -208,7 +211,8 @@ def _page_context(bound: BoundPage, stats: Stats, charts: Mapping[str, Chart], t
                   env: Environment, site: dict[str, Any]) -> dict[str, Any]:
     meta = bound.page.meta
     context: dict[str, Any] = {
-        "site": site, "root": "", "current": bound.page.slug, "page": meta, "stats": stats,
+        "site": site, "root": "", "path": bound.page.filename, "current": bound.page.slug, "page": meta,
+        "stats": stats,
         "charts": charts, "themes": themes, "phases": _phase_rows(stats),
         "headline": [(_binding_html(b), label) for b, label in bound.headline],
         "claims": bound.claims, "methodology": _methodology(stats),
