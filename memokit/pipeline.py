@@ -17,7 +17,7 @@ from .render import TEMPLATES, render_site, staged_site
 from .stats import Stats, compute
 from .validate import Dataset, load_dataset
 
-#: The built-in templates, used when the project has no ``templates/`` folder of its own.
+#: The built-in templates; a project's own templates folder overrides any of them by name.
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
@@ -61,10 +61,15 @@ class Project:
     out: Path = Path("site")
     site_url: str | None = None  # where the site is published, e.g. https://example.org/memo/
 
-    def template_dir(self) -> Path:
-        if self.templates is not None:
-            return self.templates
-        return Path("templates") if Path("templates").is_dir() else BUILTIN_TEMPLATES
+    def template_dirs(self) -> list[Path]:
+        """Return the templates folders, most specific first: ``--templates`` (or ./templates if
+        there is one), then the built-in templates."""
+        own = self.templates if self.templates is not None else Path("templates")
+        if self.templates is None and not own.is_dir():
+            return [BUILTIN_TEMPLATES]
+        if own.resolve() == BUILTIN_TEMPLATES:
+            return [BUILTIN_TEMPLATES]
+        return [own, BUILTIN_TEMPLATES]
 
 
 @dataclass
@@ -103,7 +108,7 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
             log(f"{stage} in {now - clock[0]:.2f} s")
             clock[0] = now
 
-    templates = project.template_dir()
+    templates = project.template_dirs()
     _check_templates(templates)
     _check_out(project)
     dataset = load_dataset(project.data)
@@ -135,16 +140,15 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
     return result
 
 
-def _check_templates(templates: Path) -> None:
-    if not templates.is_dir():
-        raise InputError([Problem(str(templates), None, None, "templates folder not found")])
+def _check_templates(templates: list[Path]) -> None:
+    if not templates[0].is_dir():
+        raise InputError([Problem(str(templates[0]), None, None, "templates folder not found")])
     needed = (*TEMPLATES, *(f"blocks/{b}.html" for b in _block_names()))
     problems = Problems()
     for name in needed:
-        path = templates / name
-        if not path.is_file():
-            problems.add(path, None, None, "template not found")
-    for path in sorted(templates.rglob("*.html")):
+        if not any((folder / name).is_file() for folder in templates):
+            problems.add(templates[0] / name, None, None, "template not found")
+    for path in sorted(p for folder in templates for p in folder.rglob("*.html")):
         raw = path.read_bytes()
         try:
             raw.decode("utf-8")

@@ -6,14 +6,15 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import markdown
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
+from jinja2 import (ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound,
+                    select_autoescape)
 from markupsafe import Markup, escape
 
 from .charts import Chart
@@ -38,7 +39,7 @@ DEFAULT_BLOCKS = (("chart", "phase"), ("chart", "theme"), ("cards", None), ("met
 
 
 def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: Mapping[str, Chart],
-                templates: Path, out: SiteWriter, site_url: str | None = None) -> None:
+                templates: Sequence[Path], out: SiteWriter, site_url: str | None = None) -> None:
     """Render every file of the site into ``out``; ``site_url`` (the published address, ending
     in "/") fills canonical and Open Graph links, which must be absolute."""
     env = _environment(templates)
@@ -77,11 +78,20 @@ def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: 
     out.write("assets/phases.css", phase_css(taxonomy.phases))
     if charts["phase"].png:
         out.write(SHARE_IMAGE, charts["phase"].png)
-    assets = templates / "assets"
-    if assets.is_dir():
-        for path in sorted(assets.rglob("*")):
-            if path.is_file():
-                out.write(f"assets/{path.relative_to(assets).as_posix()}", path.read_bytes())
+    for relative, path in sorted(template_assets(templates).items()):
+        out.write(f"assets/{relative}", path.read_bytes())
+
+
+def template_assets(templates: Sequence[Path]) -> dict[str, Path]:
+    """Return every asset by its path under ``assets/``; an earlier folder's file wins."""
+    found: dict[str, Path] = {}
+    for folder in reversed(templates):
+        assets = folder / "assets"
+        if assets.is_dir():
+            for path in assets.rglob("*"):
+                if path.is_file():
+                    found[path.relative_to(assets).as_posix()] = path
+    return found
 
 
 def page_file(folder: str, group_id: str, page: int, suffix: str) -> str:
@@ -162,9 +172,10 @@ def _json(data: Any, indent: int | None = None) -> str:
     return json.dumps(data, ensure_ascii=False, indent=indent) + "\n"
 
 
-def _environment(templates: Path) -> Environment:
+def _environment(templates: Sequence[Path]) -> Environment:
+    # The first folder that has a template by a name wins: a project's own over the built-in ones.
     env = Environment(
-        loader=FileSystemLoader(str(templates)),
+        loader=ChoiceLoader([FileSystemLoader(str(folder)) for folder in templates]),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -185,6 +196,10 @@ def safe_url(url: str) -> str:
 def _render(env: Environment, name: str, context: dict[str, Any]) -> str:
     try:
         return env.get_template(name).render(context)
+    except TemplateNotFound as exc:
+        source = env.loader.get_source(env, name)[1] if name != exc.name else name  # type: ignore[union-attr]
+        raise InputError([Problem(str(source), None, None, f"template error: {exc.name!r} is in no templates "
+                                  "folder")]) from None
     except TemplateError as exc:
         where = getattr(exc, "filename", None) or name
         line = getattr(exc, "lineno", None)

@@ -428,10 +428,14 @@ CASES: list[Case] = [
          IDX, MEMO_COUNT_LINE, None, "unknown theme or phase 'rebuild'"),
     Case("memo-binding-unparsable", replace_text(IDX, "{{ n }}", "{{ share( }}"), IDX, MEMO_BODY_LINE, None, "cannot parse"),
     # --- templates ---------------------------------------------------------------------------
-    Case("template-missing-theme-html", delete("templates/theme.html"), "templates/theme.html", None, None,
-         "template not found"),
-    Case("template-missing-block", delete("templates/blocks/cards.html"), "templates/blocks/cards.html", None, None,
-         "template not found"),
+    # A project's templates override the built-in ones by name, so a template missing from the
+    # project's folder falls back to the built-in one; a template that exists nowhere is an error.
+    Case("template-missing-theme-html", replace_text("templates/theme.html", "{% block body %}",
+                                                     '{% block body %}{% include "blocks/no-such.html" %}'),
+         "templates/theme.html", None, None, "'blocks/no-such.html' is in no templates folder"),
+    Case("template-missing-block", replace_text("templates/memo.html", "{% block body %}",
+                                                '{% block body %}{% include "blocks/gone.html" %}'),
+         "templates/memo.html", None, None, "'blocks/gone.html' is in no templates folder"),
     Case("templates-folder-missing", delete("templates"), "templates", None, None, "templates folder not found"),
     Case("template-syntax-error", replace_text("templates/theme.html", "{% endblock %}", "{% endblock %}{% if %}"),
          "templates/theme.html", 2, None, "template error"),
