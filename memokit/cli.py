@@ -46,15 +46,36 @@ def _site_url(text: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code (0 built, 1 claims failed, 2 invalid input)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["new"]:
+        return _new(argv[1:])
     args = parser().parse_args(argv)
     return _run(args)
+
+
+def _new(argv: list[str]) -> int:
+    new = argparse.ArgumentParser(prog="memokit new", description="Start a new memo project that builds at once.")
+    new.add_argument("folder", type=Path, help="a new or empty folder")
+    args = new.parse_args(argv)
+    from .scaffold import new_project
+
+    try:
+        files = new_project(args.folder)
+    except InputError as exc:
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        return EXIT_INPUT
+    for path in files:
+        print(f"wrote {path}")
+    print(f"next: cd {args.folder} && memokit   (the data is synthetic: replace it with real, cited posts)")
+    return EXIT_OK
 
 
 def entry() -> int:
     """The ``memokit`` command and ``python build.py``: like ``main``, but first starts the chart
     renderer in a worker process that warms up while the libraries load (see ``memokit.vega``).
     Only a fresh process does this; ``main`` called from other code renders in-process."""
-    if "--check" not in sys.argv[1:]:
+    if "--check" not in sys.argv[1:] and sys.argv[1:2] != ["new"]:
         vega.start()
     try:
         return main()
