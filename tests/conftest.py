@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from helpers import serve
 
 from memokit.pipeline import Project, build
 
@@ -47,18 +46,8 @@ def flagship_signals() -> list[dict]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="session")
 def served_site(flagship_site: Path) -> Iterator[str]:
     """Serve the flagship site on 127.0.0.1 and yield its base URL (ending in /)."""
-    handler = functools.partial(_QuietHandler, directory=str(flagship_site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with serve(flagship_site) as url:
+        yield url

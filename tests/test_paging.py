@@ -3,14 +3,12 @@ drill loads the later files while the reader already reads. The data here is syn
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import serve
 from playwright.sync_api import Page, expect
 
 from memokit.pipeline import Project, build
@@ -64,12 +62,8 @@ def test_drill_data_is_paged_and_the_first_file_describes_the_rest(big_site: Pat
 
 @pytest.fixture(scope="module")
 def served_big_site(big_site: Path) -> Iterator[str]:
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(big_site))
-    handler.log_message = lambda *args: None  # type: ignore[method-assign]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
+    with serve(big_site) as url:
+        yield url
 
 
 @pytest.mark.browser

@@ -3,16 +3,14 @@ canonical and Open Graph links."""
 
 from __future__ import annotations
 
-import functools
-import http.server
 import re
 import shutil
-import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import serve
 from playwright.sync_api import Page, expect
 
 from memokit.cli import main
@@ -25,12 +23,8 @@ SUBPATH = "memo-repo"
 def under_subpath(flagship_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("pages")
     shutil.copytree(flagship_site, root / SUBPATH)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *args: None  # type: ignore[method-assign]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/{SUBPATH}/"
-    server.shutdown()
+    with serve(root) as url:
+        yield f"{url}{SUBPATH}/"
 
 
 def test_every_link_and_asset_resolves_under_a_subpath(flagship_site: Path, under_subpath: str) -> None:

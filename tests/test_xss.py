@@ -12,12 +12,9 @@ or handler on its own, so the second build checks that the escaping holds withou
 from __future__ import annotations
 
 import csv
-import functools
-import http.server
 import json
 import re
 import shutil
-import threading
 import tomllib
 from collections import Counter
 from collections.abc import Iterator
@@ -27,7 +24,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from helpers import jsonl
+from helpers import jsonl, serve
 from playwright.sync_api import Page, expect
 
 from memokit.pipeline import Project, build
@@ -157,24 +154,12 @@ def hostile_site_without_csp(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _build(tmp_path_factory.mktemp("xss-no-csp"), strip_csp=True)
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="module", params=["with-csp", "without-csp"])
 def served(request: pytest.FixtureRequest) -> Iterator[str]:
     """Serve one of the two builds on 127.0.0.1 and yield its base URL (ending in /)."""
     folder = request.getfixturevalue("hostile_site" if request.param == "with-csp" else "hostile_site_without_csp")
-    handler = functools.partial(_QuietHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(folder) as url:
+        yield url
 
 
 def _pages(site: Path) -> list[Path]:
