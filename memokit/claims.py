@@ -259,8 +259,7 @@ def check_claims(bound: BoundPage, stats: Stats, problems: Problems) -> None:
 
 
 def _claim_line(page: Page, name: str, default: int) -> int:
-    lines = page.path.read_text(encoding="utf-8-sig").split("\n")[: page.body_line]
-    for number, text in enumerate(lines, start=1):
+    for number, text in enumerate(page.front_matter, start=1):
         if re.search(rf"name:\s*['\"]?{re.escape(name)}['\"]?\s*$", text):
             return number
     return default

@@ -142,18 +142,17 @@ def lint_page(page: Page) -> list[Finding]:
     for number, line in prose_lines(page.body, page.body_line):
         for column, kind, text in lint_text(line, heading=bool(_HEADING.match(line))):
             findings.append(Finding(page.path, number, column, kind, text))
-    raw = page.path.read_text(encoding="utf-8-sig").replace("\r\n", "\n").split("\n")[: page.body_line - 1]
     meta = page.meta
     shown = [meta.title, meta.subtitle, meta.description, meta.nav_title,
              *(item.label for item in meta.headline), *(claim.sentence for claim in meta.claims)]
     for value in shown:
         for column, kind, text in lint_text(value):
-            line, col = _locate(raw, value, column)
+            line, col = _locate(page.front_matter, value, column)
             findings.append(Finding(page.path, line, col, kind, text))
     return findings
 
 
-def _locate(raw: list[str], value: str, column: int) -> tuple[int, int]:
+def _locate(raw: tuple[str, ...], value: str, column: int) -> tuple[int, int]:
     """Find where a front-matter value stands in the file (best effort: YAML may fold it)."""
     needle = value[: max(column + 10, 20)]
     for number, line in enumerate(raw, start=1):

@@ -69,6 +69,7 @@ class Page:
     body: str
     body_line: int  # line number of the body's first line in the file
     key_lines: dict[str, int]  # front-matter key -> line, to point problems at
+    front_matter: tuple[str, ...]  # the file's lines up to the body: line N is front_matter[N - 1]
 
     @property
     def filename(self) -> str:
@@ -163,4 +164,4 @@ def _load_page(path: Path, slug: str, problems: Problems) -> Page | None:
                        f"unknown key; expected one of: {', '.join(FrontMatter.model_fields)}"}.get(error["type"], error["msg"])
             problems.add(path, line, field, message)
         return None
-    return Page(slug, path, meta, "\n".join(lines[end + 1:]), end + 2, key_lines)
+    return Page(slug, path, meta, "\n".join(lines[end + 1:]), end + 2, key_lines, tuple(lines[: end + 1]))

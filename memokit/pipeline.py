@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .charts import build_charts
-from .claims import BoundPage, ClaimResult, bind_page, check_claims
+from .claims import BLOCKS, BoundPage, ClaimResult, bind_page, check_claims
 from .errors import InputError, MemokitError, Problem, Problems
 from .lint import Finding, lint_page
 from .load import utf8_error_line
@@ -143,7 +143,7 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
 def _check_templates(templates: list[Path]) -> None:
     if not templates[0].is_dir():
         raise InputError([Problem(str(templates[0]), None, None, "templates folder not found")])
-    needed = (*TEMPLATES, *(f"blocks/{b}.html" for b in _block_names()))
+    needed = (*TEMPLATES, *(f"blocks/{b}.html" for b in BLOCKS))
     problems = Problems()
     for name in needed:
         if not any((folder / name).is_file() for folder in templates):
@@ -155,12 +155,6 @@ def _check_templates(templates: list[Path]) -> None:
         except UnicodeDecodeError as exc:
             problems.add(path, utf8_error_line(raw, exc), None, "invalid UTF-8: save the template as UTF-8")
     problems.raise_if_any()
-
-
-def _block_names() -> tuple[str, ...]:
-    from .claims import BLOCKS
-
-    return tuple(BLOCKS)
 
 
 def _check_out(project: Project) -> None:

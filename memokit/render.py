@@ -184,7 +184,6 @@ def _environment(templates: Sequence[Path]) -> Environment:
     )
     env.filters["interval"] = format_interval
     env.filters["number"] = lambda value: f"{value:,}"
-    env.filters["safe_url"] = safe_url
     return env
 
 

@@ -55,10 +55,7 @@ class Dataset:
     @property
     def signals(self) -> tuple[Signal, ...]:
         if self._signals is None:
-            self._signals = tuple(
-                Signal.model_validate({**row, "found_by": row["found_by"]})
-                for row in self.frame.to_dict("records")
-            )
+            self._signals = tuple(Signal.model_validate(row) for row in self.frame.to_dict("records"))
         return self._signals
 
 
