@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -73,14 +74,18 @@ def _new(argv: list[str]) -> int:
 
 def entry() -> int:
     """The ``memokit`` command and ``python build.py``: like ``main``, but first starts the chart
-    renderer in a worker process that warms up while the libraries load (see ``memokit.vega``).
-    Only a fresh process does this; ``main`` called from other code renders in-process."""
+    workers, which warm up while the libraries load (see ``memokit.vega``). Only a fresh process
+    does this; ``main`` called from other code renders in-process."""
     if "--check" not in sys.argv[1:] and sys.argv[1:2] != ["new"]:
         vega.start()
     try:
         return main()
     finally:
         vega.stop()
+        # The process ends next. Freezing the heap spares the interpreter's last garbage
+        # collection a walk over every object pandas and the build made (about 0.1 s); nothing
+        # is left open, and the objects are freed by reference counting as usual.
+        gc.freeze()
 
 
 def _run(args: argparse.Namespace) -> int:

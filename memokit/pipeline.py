@@ -115,6 +115,7 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
     done(f"loaded and validated {len(dataset):,} signals")
     pages = load_pages(project.memo)
     stats = compute(dataset)
+    charts = None if check else build_charts(stats)  # rendered elsewhere while the claims are checked
     done("computed the statistics")
 
     problems = Problems()
@@ -129,13 +130,11 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
     done(f"checked {sum(len(p.bindings) for p in bound)} bound numbers and {sum(len(p.claims) for p in bound)} claims")
 
     result = BuildResult(dataset, stats, bound)
-    if not check:
-        charts = build_charts(stats)
-        done("rendered the charts")
+    if charts is not None:
         with staged_site(project.out) as out:
             render_site(dataset, stats, bound, charts, templates, out, project.site_url)
         result.files, result.bytes = out.files, out.bytes
-        done(f"wrote {out.files:,} files ({out.bytes / 1e6:,.1f} MB)")
+        done(f"rendered the charts and wrote {out.files:,} files ({out.bytes / 1e6:,.1f} MB)")
     result.seconds = time.perf_counter() - started
     return result
 

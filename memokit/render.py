@@ -17,7 +17,7 @@ from jinja2 import (ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
                     select_autoescape)
 from markupsafe import Markup, escape
 
-from .charts import Chart
+from .charts import Charts
 from .claims import BLOCK_CLOSE, BLOCK_OPEN, FACT_CLOSE, FACT_OPEN, INLINE_CLOSE, INLINE_OPEN, Binding, BoundPage, Fact
 from .errors import InputError, Problem
 from .expressions import format_interval
@@ -38,23 +38,20 @@ TEMPLATES = ("memo.html", "page.html", "theme.html")
 DEFAULT_BLOCKS = (("chart", "phase"), ("chart", "theme"), ("cards", None), ("methodology", None), ("claims", None))
 
 
-def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: Mapping[str, Chart],
+def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: Charts,
                 templates: Sequence[Path], out: SiteWriter, site_url: str | None = None) -> None:
     """Render every file of the site into ``out``; ``site_url`` (the published address, ending
-    in "/") fills canonical and Open Graph links, which must be absolute."""
+    in "/") fills canonical and Open Graph links, which must be absolute.
+
+    The memo pages come last: they show the charts, which may still be rendering elsewhere."""
     env = _environment(templates)
     taxonomy = dataset.taxonomy
     nav = [{"title": p.page.nav_title, "href": p.page.filename if p.page.slug != INDEX else "index.html",
             "slug": p.page.slug} for p in pages]
     memo = next(p for p in pages if p.page.slug == INDEX)
-    site = {"title": memo.page.meta.title, "nav": nav, "share_image": SHARE_IMAGE if charts["phase"].png else None,
+    site = {"title": memo.page.meta.title, "nav": nav, "share_image": SHARE_IMAGE,
             "url": site_url}
     themes = _theme_cards(stats)
-
-    for bound in pages:
-        context = _page_context(bound, stats, charts, themes, env, site)
-        template = "memo.html" if bound.page.slug == INDEX else "page.html"
-        out.write(bound.page.filename, _render(env, template, context))
 
     frame = newest_first(dataset.frame)
     labels = {source: taxonomy.source_label(source) for source in frame["source"].unique()}
@@ -76,10 +73,20 @@ def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: 
     }, indent=1))
     out.write("data/signals.csv", signals_csv(dataset.frame))
     out.write("assets/phases.css", phase_css(taxonomy.phases))
-    if charts["phase"].png:
-        out.write(SHARE_IMAGE, charts["phase"].png)
     for relative, path in sorted(template_assets(templates).items()):
         out.write(f"assets/{relative}", path.read_bytes())
+
+    for bound in pages:
+        context = _page_context(bound, stats, charts, themes, env, site)
+        template = "memo.html" if bound.page.slug == INDEX else "page.html"
+        out.write(bound.page.filename, _render(env, template, context))
+    out.write(SHARE_IMAGE, _share_png(charts))
+
+
+def _share_png(charts: Charts) -> bytes:
+    png = charts[charts.share_image].png
+    assert png is not None, "the share-image chart is always rendered as PNG too"
+    return png
 
 
 def template_assets(templates: Sequence[Path]) -> dict[str, Path]:
@@ -221,7 +228,7 @@ def _theme_cards(stats: Stats) -> list[dict[str, Any]]:
     return cards
 
 
-def _page_context(bound: BoundPage, stats: Stats, charts: Mapping[str, Chart], themes: list[dict[str, Any]],
+def _page_context(bound: BoundPage, stats: Stats, charts: Charts, themes: list[dict[str, Any]],
                   env: Environment, site: dict[str, Any]) -> dict[str, Any]:
     meta = bound.page.meta
     context: dict[str, Any] = {

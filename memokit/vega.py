@@ -1,10 +1,17 @@
-"""Render Vega-Lite specs with vl-convert, optionally in a worker process.
+"""Render charts with Altair and vl-convert, in two worker processes when run from the command line.
 
-vl-convert needs about half a second to start its JavaScript engine, and it holds the GIL while
-it does. The command line therefore forks a worker process first thing, which warms the engine
-up on the second core while the main process imports its libraries, loads the data and builds
-the specs with Altair (imported only then, also while the worker warms up). Used as a library
-(tests, notebooks), memokit renders in-process.
+Two costs dominate a small build besides importing pandas: vl-convert's JavaScript engine takes
+about half a second to start, holding the GIL, and Altair a third of a second to import. The
+command line therefore forks two workers first thing, before any thread exists or anything heavy
+is imported, and chains them with pipes:
+
+    main process --rows--> Altair worker --specs--> vl-convert worker --SVG--> main process
+
+While the main process imports its libraries, loads and validates the data and computes the
+statistics, one worker imports Altair and the other starts its engine, each on its own; the main
+process then sends plain rows and collects the rendered charts when a page needs them. It never
+loads Altair or vl-convert itself. Used as a library (tests, notebooks), memokit does all of this
+in-process (``memokit.chartspec``).
 """
 
 from __future__ import annotations
@@ -12,53 +19,140 @@ from __future__ import annotations
 import multiprocessing
 import sys
 import threading
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable
+from multiprocessing.connection import Connection
 from typing import Any
 
-_TINY = {"data": {"values": [{"x": 1}]}, "mark": "bar", "encoding": {"x": {"field": "x", "type": "quantitative"}}}
-_renders: ProcessPoolExecutor | None = None
+from . import chartspec
+
+_pipeline: _Pipeline | None = None
 
 
-def _svg(spec: dict[str, Any]) -> str:
-    import vl_convert
+def _stage(warm_up: Callable[[], None], function: Callable[..., Any], inbox: Connection, outbox: Connection,
+           unused: list[Connection]) -> None:
+    """A worker: warm up, then turn each message from ``inbox`` into one for ``outbox``, in order.
 
-    return vl_convert.vegalite_to_svg(spec)
+    A message is ``(True, arguments)`` or ``(False, exception)``; the next stage gets the result as
+    its one argument; an exception is passed on
+    untouched, so it reaches the main process, which raises it. ``None`` (or a closed inbox) stops
+    the worker and, passed on, the next one."""
+    for conn in unused:
+        conn.close()
+    warm_up()
+    while True:
+        try:
+            message = inbox.recv()
+        except EOFError:
+            message = None
+        if message is not None and message[0]:
+            try:
+                message = (True, (function(*message[1]),))
+            except Exception as exc:
+                message = (False, exc)
+        try:
+            outbox.send(message)
+        except OSError:
+            return
+        if message is None:
+            return
 
 
-def _png(spec: dict[str, Any], scale: float) -> bytes:
-    import vl_convert
+class _Pipeline:
+    """The two chained workers; calls go in at one end and results come back in the same order.
 
-    return vl_convert.vegalite_to_png(spec, scale=scale)
+    Plain pipes, no threads: a thread in the main process would compete for the GIL with the
+    imports it is meant to overlap."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("fork")
+        to_altair, rows_in = context.Pipe(duplex=False)   # (reader, writer)
+        to_engine, specs_out = context.Pipe(duplex=False)
+        from_engine, charts_out = context.Pipe(duplex=False)
+        self.workers = [
+            context.Process(target=_stage, name="memokit-altair", daemon=True,
+                            args=(chartspec.warm_altair, chartspec.specs, to_altair, specs_out,
+                                  [rows_in, to_engine, from_engine, charts_out])),
+            context.Process(target=_stage, name="memokit-vl-convert", daemon=True,
+                            args=(chartspec.warm_engine, chartspec.render, to_engine, charts_out,
+                                  [rows_in, to_altair, specs_out, from_engine])),
+        ]
+        for worker in self.workers:
+            worker.start()
+        for conn in (to_altair, specs_out, to_engine, charts_out):
+            conn.close()
+        self.send, self.receive = rows_in, from_engine
+        self.sent = 0
+        self.received: list[tuple[bool, Any]] = []
+
+    def submit(self, *arguments: Any) -> Pending:
+        self.send.send((True, arguments))
+        self.sent += 1
+        return Pending(self, self.sent - 1)
+
+    def wait(self, call: int) -> Any:
+        while len(self.received) <= call:
+            try:
+                message = self.receive.recv()
+            except EOFError:
+                message = None
+            if message is None:
+                raise RuntimeError("a chart worker stopped unexpectedly")
+            self.received.append(message)
+        ok, value = self.received[call]
+        if not ok:
+            raise value
+        return value[0]
+
+    def close(self) -> None:
+        try:
+            self.send.send(None)
+        except OSError:
+            pass
+        self.send.close()
+        for worker in self.workers:
+            worker.join(timeout=5)
+            if worker.is_alive():
+                worker.kill()
+                worker.join()
+        self.receive.close()
+
+
+class Pending:
+    """A chart on its way through the workers; ``result()`` waits for it or raises its error."""
+
+    def __init__(self, pipeline: _Pipeline, call: int):
+        self.pipeline, self.call = pipeline, call
+
+    def result(self) -> tuple[str, str | None]:
+        return self.pipeline.wait(self.call)
 
 
 def start() -> None:
-    """Start the worker and warm it up; call first thing in a fresh process (it forks, and a fork
-    is only safe before any thread or vl-convert engine exists)."""
-    global _renders
+    """Start the workers, which warm up at once; call first thing in a fresh process (it forks,
+    and a fork is only safe before any thread or vl-convert engine exists)."""
+    global _pipeline
     fresh = threading.active_count() == 1 and "vl_convert" not in sys.modules
-    if _renders is None and fresh and "fork" in multiprocessing.get_all_start_methods():
-        _renders = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-        _renders.submit(_svg, _TINY)
+    if _pipeline is None and fresh and "fork" in multiprocessing.get_all_start_methods():
+        _pipeline = _Pipeline()
 
 
 def stop() -> None:
-    """Stop the worker, if any."""
-    global _renders
-    if _renders is not None:
-        _renders.shutdown(wait=True, cancel_futures=True)
-    _renders = None
+    """Stop the workers, if any."""
+    global _pipeline
+    if _pipeline is not None:
+        _pipeline.close()
+    _pipeline = None
 
 
-def svg(spec: dict[str, Any]) -> Future[str] | str:
-    """Render ``spec`` as SVG: a future from the worker, or the text when there is no worker."""
-    return _renders.submit(_svg, spec) if _renders is not None else _svg(spec)
+def chart(title: str, rows: list[dict[str, Any]], colors: dict[str, str],
+          share_image: bool) -> Pending | tuple[str, str | None]:
+    """Build and render a chart (``chartspec.specs``, then ``chartspec.render``): a pending call to
+    the workers, or the result itself when there are none."""
+    if _pipeline is not None:
+        return _pipeline.submit(title, rows, colors, share_image)
+    return chartspec.render(chartspec.specs(title, rows, colors, share_image))
 
 
-def png(spec: dict[str, Any], scale: float = 2) -> Future[bytes] | bytes:
-    """Render ``spec`` as PNG: a future from the worker, or the bytes when there is no worker."""
-    return _renders.submit(_png, spec, scale) if _renders is not None else _png(spec, scale)
-
-
-def result(value: Future[Any] | Any) -> Any:
-    """Return the value of a rendering, waiting for the worker if needed."""
-    return value.result() if isinstance(value, Future) else value
+def result(value: Pending | Any) -> Any:
+    """Return the value of a rendering, waiting for the workers if needed."""
+    return value.result() if isinstance(value, Pending) else value
