@@ -76,6 +76,10 @@ def entry() -> int:
     """The ``memokit`` command and ``python build.py``: like ``main``, but first starts the chart
     workers, which warm up while the libraries load (see ``memokit.vega``). Only a fresh process
     does this; ``main`` called from other code renders in-process."""
+    # Importing pandas and Altair makes a great many objects that live as long as the process;
+    # the garbage collector's passes over them while they load are wasted work (about 10% of the
+    # import time). ``_run`` freezes them and turns it back on once the libraries are in.
+    gc.disable()
     if "--check" not in sys.argv[1:] and sys.argv[1:2] != ["new"]:
         vega.start()
     try:
@@ -90,6 +94,10 @@ def entry() -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from .pipeline import CheckFailure, Project, build  # after vega.start(): it forks
+
+    if not gc.isenabled():  # see ``entry``
+        gc.freeze()
+        gc.enable()
 
     project = Project(data=args.data, memo=args.memo, templates=args.templates, out=args.out,
                       site_url=args.site_url)

@@ -39,12 +39,30 @@ class InputError(MemokitError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
     def lines(self, limit: int = MAX_PRINTED) -> list[str]:
-        """Return one line per problem, capped, with a final count of what was left out."""
-        shown = [str(p) for p in self.problems[:limit]]
+        """Return one line per problem, grouped by file (see ``grouped``), capped, with a final
+        count of what was left out."""
+        shown = self.problems[:limit]
+        out = grouped([(p.path, p.line or 0, [str(p)]) for p in shown])
         rest = len(self.problems) - limit
         if rest > 0:
-            shown.append(f"... and {rest} more problem{'s' if rest != 1 else ''}")
-        return shown
+            out.append(f"... and {rest} more problem{'s' if rest != 1 else ''}")
+        return out
+
+
+def grouped(reports: list[tuple[str, int, list[str]]]) -> list[str]:
+    """Order ``(path, line, lines)`` reports by file (files in order of first appearance, each
+    file's reports by line) and, when there is more than one file, head each file's group with
+    ``PATH (N problems):``. Every report's own lines still name their file, for editors."""
+    files: dict[str, list[tuple[int, list[str]]]] = {}
+    for path, line, lines in reports:
+        files.setdefault(path, []).append((line, lines))
+    out: list[str] = []
+    for path, items in files.items():
+        if len(files) > 1:
+            out.append(f"{path} ({len(items)} problem{'s' if len(items) != 1 else ''}):")
+        for _, lines in sorted(items, key=lambda item: item[0]):
+            out.extend(lines)
+    return out
 
 
 class Problems:

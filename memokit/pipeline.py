@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .charts import build_charts
 from .claims import BLOCKS, BoundPage, ClaimResult, bind_page, check_claims
-from .errors import InputError, MemokitError, Problem, Problems
+from .errors import InputError, MemokitError, Problem, Problems, grouped
 from .lint import Finding, lint_page
 from .load import utf8_error_line
 from .memo import load_pages
@@ -41,14 +41,16 @@ class CheckFailure(MemokitError):
         return " and ".join(parts)
 
     def lines(self) -> list[str]:
-        out = [str(finding) for finding in self.findings]
+        """One report per finding and failed claim (a claim's with its check and terms below
+        it), grouped by page."""
+        reports = [(str(finding.path), finding.line, [str(finding)]) for finding in self.findings]
         for bound, claim in self.failed:
             why = f"cannot be computed: {claim.error}" if claim.error else "is false"
-            out.append(f"{bound.page.path}:{claim.line}: claim {claim.name!r} {why}: {claim.sentence}")
-            out.append(f"    check: {claim.check}")
-            for expression, value in claim.terms:
-                out.append(f"    {expression} = {value}")
-        return out
+            lines = [f"{bound.page.path}:{claim.line}: claim {claim.name!r} {why}: {claim.sentence}",
+                     f"    check: {claim.check}"]
+            lines.extend(f"    {expression} = {value}" for expression, value in claim.terms)
+            reports.append((str(bound.page.path), claim.line or 0, lines))
+        return grouped(reports)
 
 
 @dataclass(frozen=True)

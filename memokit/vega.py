@@ -16,6 +16,7 @@ in-process (``memokit.chartspec``).
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import sys
 import threading
@@ -39,6 +40,9 @@ def _stage(warm_up: Callable[[], None], function: Callable[..., Any], inbox: Con
     for conn in unused:
         conn.close()
     warm_up()
+    if not gc.isenabled():  # the command line turns it off while the libraries load
+        gc.freeze()
+        gc.enable()
     while True:
         try:
             message = inbox.recv()

@@ -459,6 +459,7 @@ CASE_BY_ID = {case.id: case for case in CASES}
 SUMMARY = re.compile(r"memokit: invalid input \((\d+) problems?\); nothing was written")
 PROBLEM = re.compile(r"(?P<path>/[^:\n]+?)(?::(?P<line>\d+))?: (?:(?P<field>[A-Za-z_][\w.\[\]-]*): )?(?P<message>\S.*)")
 MORE = re.compile(r"\.\.\. and (\d+) more problems?")
+HEADER = re.compile(r"(?P<path>/[^:\n]+) \((?P<count>\d+) problems?\):")
 
 
 @dataclass(frozen=True)
@@ -496,6 +497,21 @@ def parse_problems(err: str) -> list[Printed]:
         more = MORE.fullmatch(body[-1])
         assert more and int(more.group(1)) == total - 50, body[-1]
         body = body[:-1]
+    headers = [HEADER.fullmatch(line) for line in body]
+    if any(headers):
+        # Problems in several files: each file's lines follow a "PATH (N problems):" header.
+        assert headers[0], f"grouped output must start with a file header: {body[0]!r}"
+        groups: list[tuple[str, int, list[str]]] = []
+        for line, header in zip(body, headers):
+            if header:
+                groups.append((header["path"], int(header["count"]), []))
+            else:
+                groups[-1][2].append(line)
+        assert len({path for path, _, _ in groups}) == len(groups), "a file has two groups"
+        for path, count, lines in groups:
+            assert lines and all(line.startswith(path) for line in lines), f"{path}: lines of another file: {lines}"
+            assert count == len(lines) or (total > 50 and (path, count, lines) == groups[-1]), (path, count, lines)
+        body = [line for line, header in zip(body, headers) if not header]
     assert len(body) == min(total, 50), f"{len(body)} problem lines for {total} problems:\n{err}"
     printed = []
     for line in body:
@@ -553,6 +569,25 @@ def test_several_problems_are_each_reported_on_their_own_line_in_file_order(
     assert [(p.line, p.field) for p in printed] == [(2, "url"), (5, None), (9, "created")]
     assert all(p.path == project / SIG for p in printed)
     assert err.rstrip().endswith("invalid input (3 problems); nothing was written")
+    assert_untouched(project, before, baseline, "out")
+
+
+def test_problems_in_several_files_are_grouped_by_file_in_line_order(
+        project: Path, baseline: Baseline, capsys: pytest.CaptureFixture[str]) -> None:
+    taxonomy = (project / TAX).read_text(encoding="utf-8")
+    write(TAX, taxonomy.replace('phase = "Train"', 'phase = "Deploy"', 1))(project)
+    both(replace_line(7, b"{not json"), replace_line(3, b"[1, 2]"))(project)
+    before = snapshot(project)
+    code, _, err = run_main(argv(project), capsys)
+    assert code == 2
+    printed = parse_problems(err)  # checks each header's count and that its lines are its file's
+    lines = err.splitlines()
+    assert lines[0] == f"{project / TAX} (2 problems):", err  # the unknown phase; Train left with no theme
+    assert lines[3] == f"{project / SIG} (2 problems):", err
+    assert [p.path for p in printed] == [project / TAX] * 2 + [project / SIG] * 2
+    tax_lines = [p.line for p in printed[:2]]
+    assert tax_lines == sorted(tax_lines) and line_of(taxonomy, 'phase = "Train"') in tax_lines
+    assert [p.line for p in printed[2:]] == [3, 7]  # line order, not the order they were broken in
     assert_untouched(project, before, baseline, "out")
 
 
