@@ -5,11 +5,17 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
 
 from . import vega
 from .errors import InputError, MemokitError
+
+if TYPE_CHECKING:
+    from .pipeline import Project
 
 EXIT_OK, EXIT_CLAIMS, EXIT_INPUT = 0, 1, 2
 
@@ -17,8 +23,29 @@ EXIT_OK, EXIT_CLAIMS, EXIT_INPUT = 0, 1, 2
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="memokit",
-        description="Build a research-memo site whose every number is computed from the data.",
+        description="Build a research-memo site whose every number is computed from the data. "
+                    "Also: 'memokit serve' for a live preview, 'memokit new DIR' to start a project.",
     )
+    _build_options(p)
+    p.add_argument("--check", action="store_true",
+                   help="load, validate, compute and check every number and claim; write nothing")
+    return p
+
+
+def serve_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="memokit serve",
+        description="Build, serve the site on 127.0.0.1, rebuild whenever a file in the data, memo or "
+                    "templates folder changes, and reload the open pages. A failed build is shown in "
+                    "the page and here, while the last good site stays up.",
+    )
+    _build_options(p)
+    p.add_argument("--port", type=_port, default=8000, metavar="N",
+                   help="the port to listen on (default: 8000; 0 picks a free one)")
+    return p
+
+
+def _build_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, default=Path("data"), metavar="DIR",
                    help="folder with signals.jsonl (or signals.csv) and taxonomy.toml (default: data)")
     p.add_argument("--memo", type=Path, default=Path("memo"), metavar="DIR",
@@ -30,11 +57,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--site-url", type=_site_url, default=None, metavar="URL",
                    help="the address the site is published at, e.g. https://example.org/memo/; fills "
                         "canonical and Open Graph links (default: none, every link stays relative)")
-    p.add_argument("--check", action="store_true",
-                   help="load, validate, compute and check every number and claim; write nothing")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but problems")
     p.add_argument("-v", "--verbose", action="store_true", help="print each stage of the build with its time")
-    return p
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 0 to 65535, got {text!r}")
+    return port
 
 
 def _site_url(text: str) -> str:
@@ -50,8 +84,21 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["new"]:
         return _new(argv[1:])
+    if argv[:1] == ["serve"]:
+        args = serve_parser().parse_args(argv[1:])
+        _libraries_loaded()
+        from .serve import serve
+
+        return serve(_project(args), port=args.port, quiet=args.quiet, verbose=args.verbose)
     args = parser().parse_args(argv)
-    return _run(args)
+    _libraries_loaded()
+    report = run_build(_project(args), check=args.check, verbose=args.verbose,
+                       progress=None if args.quiet else TerminalProgress.on(sys.stderr))
+    for line in report.errors:
+        print(line, file=sys.stderr)
+    if report.summary and not args.quiet:
+        print(report.summary)
+    return report.code
 
 
 def _new(argv: list[str]) -> int:
@@ -78,7 +125,7 @@ def entry() -> int:
     does this; ``main`` called from other code renders in-process."""
     # Importing pandas and Altair makes a great many objects that live as long as the process;
     # the garbage collector's passes over them while they load are wasted work (about 10% of the
-    # import time). ``_run`` freezes them and turns it back on once the libraries are in.
+    # import time). ``_libraries_loaded`` freezes them and turns it back on once they are in.
     gc.disable()
     if "--check" not in sys.argv[1:] and sys.argv[1:2] != ["new"]:
         vega.start()
@@ -92,46 +139,100 @@ def entry() -> int:
         gc.freeze()
 
 
-def _run(args: argparse.Namespace) -> int:
-    from .pipeline import CheckFailure, Project, build  # after vega.start(): it forks
+def _libraries_loaded() -> None:
+    """Load the build's libraries; then, if ``entry`` turned the garbage collector off while they
+    loaded, freeze what they made and turn it back on."""
+    from . import pipeline  # noqa: F401  (after vega.start(): it forks)
 
-    if not gc.isenabled():  # see ``entry``
+    if not gc.isenabled():
         gc.freeze()
         gc.enable()
 
-    project = Project(data=args.data, memo=args.memo, templates=args.templates, out=args.out,
-                      site_url=args.site_url)
+
+def _project(args: argparse.Namespace) -> Project:
+    from .pipeline import Project
+
+    return Project(data=args.data, memo=args.memo, templates=args.templates, out=args.out, site_url=args.site_url)
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a build says: its exit code, the lines for stderr (problems, warnings, and a last line
+    saying what happened) and, when it worked, a one-line summary for stdout."""
+
+    code: int
+    errors: list[str]
+    summary: str | None = None
+
+
+def run_build(project: Project, *, check: bool = False, verbose: bool = False,
+              progress: TerminalProgress | None = None) -> Report:
+    """Build (or check) ``project`` and say how it went; never raises for bad input."""
+    from .pipeline import CheckFailure, build
+
+    def log(line: str) -> None:
+        if progress is not None:
+            progress.clear()
+        print(line, file=sys.stderr, flush=True)
+
     try:
-        log = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else None
-        result = build(project, check=args.check, log=log)
+        result = build(project, check=check, log=log if verbose else None, progress=progress)
     except InputError as exc:
-        for line in exc.lines():
-            print(line, file=sys.stderr)
-        print(f"memokit: invalid input ({len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''}); "
-              "nothing was written", file=sys.stderr)
-        return EXIT_INPUT
+        return Report(EXIT_INPUT, [*exc.lines(), f"memokit: invalid input ({len(exc.problems)} "
+                                   f"problem{'s' if len(exc.problems) != 1 else ''}); nothing was written"])
     except CheckFailure as exc:
-        for line in exc.lines():
-            print(line, file=sys.stderr)
-        print(f"memokit: {exc.summary()}; nothing was written", file=sys.stderr)
-        return EXIT_CLAIMS
+        return Report(EXIT_CLAIMS, [*exc.lines(), f"memokit: {exc.summary()}; nothing was written"])
     except MemokitError as exc:
-        print(f"memokit: {exc}", file=sys.stderr)
-        return exc.exit_code
-    for warning in result.dataset.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    if not args.quiet:
-        claims = result.claims
-        summary = (f"{result.stats.n:,} signals, {len(result.stats.taxonomy.themes)} themes, "
-                   f"{len(result.pages)} page{'s' if len(result.pages) != 1 else ''}, "
-                   f"{result.bindings} bound numbers, {claims}/{claims} claims hold, "
-                   f"{result.facts} cited fact{'s' if result.facts != 1 else ''}, no hand-typed numbers")
-        if args.check:
-            print(f"check passed: {summary}; nothing written")
-        else:
-            print(f"built {args.out}/: {summary}; {result.files:,} files, {result.bytes / 1024:,.0f} KB "
-                  f"in {result.seconds:.1f} s")
-    return EXIT_OK
+        return Report(exc.exit_code, [f"memokit: {exc}"])
+    finally:
+        if progress is not None:
+            progress.clear()
+    claims = result.claims
+    summary = (f"{result.stats.n:,} signals, {len(result.stats.taxonomy.themes)} themes, "
+               f"{len(result.pages)} page{'s' if len(result.pages) != 1 else ''}, "
+               f"{result.bindings} bound numbers, {claims}/{claims} claims hold, "
+               f"{result.facts} cited fact{'s' if result.facts != 1 else ''}, no hand-typed numbers")
+    if check:
+        summary = f"check passed: {summary}; nothing written"
+    else:
+        summary = (f"built {project.out}/: {summary}; {result.files:,} files, {result.bytes / 1024:,.0f} KB "
+                   f"in {result.seconds:.1f} s")
+    return Report(EXIT_OK, [f"warning: {warning}" for warning in result.dataset.warnings], summary)
+
+
+class TerminalProgress:
+    """One self-updating status line for slow steps (reading a large file, writing many pages),
+    shown only on a terminal and only once a build has run for a moment; ``clear`` removes it
+    before anything else is printed."""
+
+    DELAY, INTERVAL = 0.5, 0.1  # seconds before the first update, and between updates
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+        self.started = time.monotonic()
+        self.last = 0.0
+        self.shown = False
+
+    @classmethod
+    def on(cls, stream: TextIO) -> TerminalProgress | None:
+        """A progress line on ``stream`` if it is a terminal, else None."""
+        isatty = getattr(stream, "isatty", None)
+        return cls(stream) if isatty is not None and isatty() else None
+
+    def __call__(self, text: str) -> None:
+        now = time.monotonic()
+        if now - self.started < self.DELAY or now - self.last < self.INTERVAL:
+            return
+        self.last = now
+        self.stream.write("\r\x1b[K" + text + "…")
+        self.stream.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self.shown = False
 
 
 if __name__ == "__main__":

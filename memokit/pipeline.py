@@ -96,10 +96,12 @@ class BuildResult:
         return sum(len(p.facts) for p in self.pages)
 
 
-def build(project: Project, check: bool = False, log: Callable[[str], None] | None = None) -> BuildResult:
+def build(project: Project, check: bool = False, log: Callable[[str], None] | None = None,
+          progress: Callable[[str], None] | None = None) -> BuildResult:
     """Load, validate, compute and check; then, unless ``check``, render and write the site.
 
-    ``log`` receives one line per finished stage with its time (the command line's ``-v``).
+    ``log`` receives one line per finished stage with its time (the command line's ``-v``);
+    ``progress``, often, a few words on how far a slow stage has got (it may ignore most).
     """
     started = time.perf_counter()
     clock = [started]
@@ -113,7 +115,7 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
     templates = project.template_dirs()
     _check_templates(templates)
     _check_out(project)
-    dataset = load_dataset(project.data)
+    dataset = load_dataset(project.data, progress)
     done(f"loaded and validated {len(dataset):,} signals")
     pages = load_pages(project.memo)
     stats = compute(dataset)
@@ -133,7 +135,7 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
 
     result = BuildResult(dataset, stats, bound)
     if charts is not None:
-        with staged_site(project.out) as out:
+        with staged_site(project.out, progress) as out:
             render_site(dataset, stats, bound, charts, templates, out, project.site_url)
         result.files, result.bytes = out.files, out.bytes
         done(f"rendered the charts and wrote {out.files:,} files ({out.bytes / 1e6:,.1f} MB)")

@@ -6,7 +6,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -326,10 +326,11 @@ def _binding_html(binding: Binding) -> Markup:
 class SiteWriter:
     """Writes the files of a site into a staging folder, counting files and bytes."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, progress: Callable[[str], None] | None = None) -> None:
         self.root = root
         self.files = 0
         self.bytes = 0
+        self.progress = progress
 
     def write(self, relative: str, content: str | bytes) -> None:
         data = content.encode() if isinstance(content, str) else content
@@ -338,12 +339,15 @@ class SiteWriter:
         target.write_bytes(data)
         self.files += 1
         self.bytes += len(data)
+        if self.progress is not None:
+            self.progress(f"writing the site: {self.files:,} files, {self.bytes / 1e6:,.1f} MB")
 
 
 @contextmanager
-def staged_site(out: Path) -> Iterator[SiteWriter]:
+def staged_site(out: Path, progress: Callable[[str], None] | None = None) -> Iterator[SiteWriter]:
     """Yield a writer into a fresh folder beside ``out``; swap it into place only if the block
-    finishes, so a failed build never leaves a half-written site."""
+    finishes, so a failed build never leaves a half-written site. ``progress`` hears of each
+    file written."""
     out = out.resolve()
     parent = out.parent
     if out.exists() and not out.is_dir():
@@ -357,7 +361,7 @@ def staged_site(out: Path) -> Iterator[SiteWriter]:
         raise InputError([Problem(str(out), None, None, f"cannot write the output folder: {why}")]) from None
     try:
         os.chmod(staging, 0o755)
-        yield SiteWriter(staging)
+        yield SiteWriter(staging, progress)
         if out.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=parent))
             os.rename(out, retired / out.name)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -83,8 +83,13 @@ class _Columns:
         return pd.DataFrame(self.values, columns=list(COLUMNS), dtype=object)
 
 
-def load_dataset(data_dir: Path) -> Dataset:
-    """Load and validate ``data_dir``; raise ``InputError`` listing every problem."""
+#: How many signals are read between two reports to ``progress``.
+PROGRESS_EVERY = 5000
+
+
+def load_dataset(data_dir: Path, progress: Callable[[str], None] | None = None) -> Dataset:
+    """Load and validate ``data_dir``; raise ``InputError`` listing every problem. ``progress``
+    hears how many signals have been read, every few thousand."""
     problems = Problems()
     raw_taxonomy = read_taxonomy(data_dir, problems)
     taxonomy = validate_taxonomy(raw_taxonomy, problems) if raw_taxonomy else None
@@ -93,10 +98,12 @@ def load_dataset(data_dir: Path) -> Dataset:
     columns = _Columns()
     if signals_path is not None and taxonomy is not None:
         checker = _SignalChecker(taxonomy, problems, warnings)
-        for record in iter_signals(signals_path, problems):
+        for count, record in enumerate(iter_signals(signals_path, problems), 1):
             signal = checker.check(record)
             if signal is not None:
                 columns.add(signal)
+            if progress is not None and count % PROGRESS_EVERY == 0:
+                progress(f"reading {signals_path.name}: {count:,} signals")
         checker.finish(signals_path)
     elif signals_path is not None:
         for _ in iter_signals(signals_path, problems):

@@ -87,9 +87,14 @@ class _Pipeline:
         self.send, self.receive = rows_in, from_engine
         self.sent = 0
         self.received: list[tuple[bool, Any]] = []
+        self.broken = False
 
     def submit(self, *arguments: Any) -> Pending:
-        self.send.send((True, arguments))
+        try:
+            self.send.send((True, arguments))
+        except OSError:
+            self.broken = True
+            raise RuntimeError("a chart worker stopped unexpectedly") from None
         self.sent += 1
         return Pending(self, self.sent - 1)
 
@@ -100,6 +105,7 @@ class _Pipeline:
             except EOFError:
                 message = None
             if message is None:
+                self.broken = True
                 raise RuntimeError("a chart worker stopped unexpectedly")
             self.received.append(message)
         ok, value = self.received[call]
@@ -152,8 +158,14 @@ def chart(title: str, rows: list[dict[str, Any]], colors: dict[str, str],
           share_image: bool) -> Pending | tuple[str, str | None]:
     """Build and render a chart (``chartspec.specs``, then ``chartspec.render``): a pending call to
     the workers, or the result itself when there are none."""
+    global _pipeline
+    if _pipeline is not None and _pipeline.broken:  # render in-process from now on (a long preview)
+        stop()
     if _pipeline is not None:
-        return _pipeline.submit(title, rows, colors, share_image)
+        try:
+            return _pipeline.submit(title, rows, colors, share_image)
+        except RuntimeError:
+            stop()
     return chartspec.render(chartspec.specs(title, rows, colors, share_image))
 
 

@@ -89,3 +89,39 @@ def test_in_process_without_start():
     assert vega._pipeline is None
     assert vega.result(vega.chart("In", ROWS, COLORS, False)) == chartspec.render(
         chartspec.specs("In", ROWS, COLORS, False))
+
+
+def test_after_a_worker_dies_the_error_is_clear_and_later_charts_render_in_process():
+    error, after, workers = fresh(f"""
+        import pickle, sys
+        from memokit import vega
+        vega.start()
+        engine = vega._pipeline.workers[1]
+        engine.kill()  # the Altair worker takes the chart, then finds nobody to pass it on to
+        engine.join()
+        try:
+            vega.result(vega.chart("Lost", {ROWS!r}, {COLORS!r}, False))
+            error = None
+        except Exception as exc:
+            error = str(exc)
+        after = vega.result(vega.chart("Fine", {ROWS!r}, {COLORS!r}, False))
+        sys.stdout.buffer.write(pickle.dumps((error, after, vega._pipeline)))
+    """)
+    assert error == "a chart worker stopped unexpectedly"
+    assert after == chartspec.render(chartspec.specs("Fine", ROWS, COLORS, False))
+    assert workers is None
+
+
+def test_with_both_workers_gone_a_chart_renders_in_process():
+    after, workers = fresh(f"""
+        import pickle, sys
+        from memokit import vega
+        vega.start()
+        for worker in vega._pipeline.workers:
+            worker.kill()
+            worker.join()
+        after = vega.result(vega.chart("Fine", {ROWS!r}, {COLORS!r}, False))
+        sys.stdout.buffer.write(pickle.dumps((after, vega._pipeline)))
+    """)
+    assert after == chartspec.render(chartspec.specs("Fine", ROWS, COLORS, False))
+    assert workers is None

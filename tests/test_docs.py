@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from memokit.cli import parser
+from memokit.cli import parser, serve_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -31,3 +31,17 @@ def test_every_command_line_option_is_documented() -> None:
             if flag in ("-h", "--help"):
                 continue
             assert f"`{flag}" in README, f"{flag} is not documented in README.md"
+
+
+def test_every_serve_option_is_documented() -> None:
+    for action in serve_parser()._actions:
+        for flag in action.option_strings:
+            if flag not in ("-h", "--help"):
+                assert f"`{flag}" in README, f"serve {flag} is not documented in README.md"
+
+
+def test_readme_has_the_sections_an_author_needs() -> None:
+    headings = re.findall(r"^#+ (.+)$", README, flags=re.MULTILINE)
+    for section in ("The two commands", "Options", "Preview", "Data format", "Writing a memo", "Templates",
+                    "Publishing", "What a reader sees"):
+        assert section in headings, f"README.md has no '{section}' section"

@@ -1,0 +1,101 @@
+"""Build output: a self-updating progress line for slow steps on a terminal, and none elsewhere."""
+
+from __future__ import annotations
+
+import io
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+from helpers import jsonl, signal
+
+from memokit.cli import TerminalProgress
+from memokit.scaffold import new_project
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_waits_a_moment_then_updates_one_line_at_most_ten_times_a_second(monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    stream = FakeTerminal()
+    progress = TerminalProgress.on(stream)
+    assert progress is not None
+    progress("reading: 5,000 signals")
+    assert stream.getvalue() == "", "a quick step shows nothing"
+    clock[0] += 0.6
+    progress("reading: 10,000 signals")
+    clock[0] += 0.05
+    progress("reading: 15,000 signals")  # too soon after the last update
+    clock[0] += 0.1
+    progress("reading: 20,000 signals")
+    assert stream.getvalue() == "\r\x1b[Kreading: 10,000 signals…\r\x1b[Kreading: 20,000 signals…"
+    progress.clear()
+    assert stream.getvalue().endswith("signals…\r\x1b[K")
+    progress.clear()  # once is enough
+    assert stream.getvalue().count("\r\x1b[K") == 3
+
+
+def test_no_progress_line_off_a_terminal():
+    assert TerminalProgress.on(io.StringIO()) is None
+    assert TerminalProgress.on(object()) is None  # type: ignore[arg-type]
+
+
+def _slow_project(tmp_path: Path) -> Path:
+    """A scaffolded project over 60,000 clearly synthetic signals: a build of a few seconds."""
+    project = tmp_path / "big"
+    new_project(project)
+    taxonomy = tomllib.loads((project / "data" / "taxonomy.toml").read_text(encoding="utf-8"))
+    themes = [(theme["id"], theme["phase"]) for theme in taxonomy["themes"]]
+    records = [signal(n, theme=themes[n % len(themes)][0], phase=themes[n % len(themes)][1],
+                      sample=("sweep", "targeted")[n % 2]) for n in range(1, 60_001)]
+    (project / "data" / "signals.jsonl").write_text(jsonl(records), encoding="utf-8")
+    return project
+
+
+def test_a_slow_build_on_a_terminal_shows_progress_and_ends_on_a_clean_line(tmp_path: Path):
+    project = _slow_project(tmp_path)
+    leader, follower = pty.openpty()
+    process = subprocess.Popen([sys.executable, str(ROOT / "build.py")], cwd=project,
+                               stdout=subprocess.PIPE, stderr=follower, text=True)
+    os.close(follower)
+    seen = b""
+    while True:
+        ready, _, _ = select.select([leader], [], [], 60)
+        if not ready:
+            break
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the build closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    out, _ = process.communicate(timeout=120)
+    os.close(leader)
+    assert process.returncode == 0, seen.decode(errors="replace")
+    text = seen.decode()
+    assert "\r\x1b[Kreading signals.jsonl: " in text and " signals…" in text, text[:500]
+    assert "\r\x1b[Kwriting the site: " in text, text[-500:]
+    assert text.endswith("\r\x1b[K"), "the progress line is cleared before the build ends"
+    assert out.startswith("built site/: 60,000 signals")
+
+
+def test_a_slow_build_piped_prints_no_progress(tmp_path: Path):
+    project = _slow_project(tmp_path)
+    done = subprocess.run([sys.executable, str(ROOT / "build.py")], cwd=project, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert "\r" not in done.stdout and "\x1b" not in done.stdout

@@ -1,0 +1,208 @@
+"""Live preview (``memokit serve``): a real process serving a scaffolded project, driven by
+Chromium while the test edits the memo and the data as an author would."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from memokit.scaffold import new_project
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD_PY = ROOT / "build.py"
+#: Seconds a rebuild may take to reach the page (a poll, a settle, a build, a reload).
+REBUILT = 20_000
+
+
+@dataclass
+class Preview:
+    """A running ``build.py serve`` in ``project`` and everything it printed so far."""
+
+    process: subprocess.Popen[str]
+    project: Path
+    url: str = ""
+    out: list[str] = field(default_factory=list)
+    err: list[str] = field(default_factory=list)
+
+    def edit(self, relative: str, old: str, new: str) -> None:
+        path = self.project / relative
+        text = path.read_text(encoding="utf-8")
+        assert old in text, f"{old!r} not in {relative}"
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+    def wait_for(self, stream: list[str], pattern: str, timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(stream):
+                if re.search(pattern, line):
+                    return line
+            assert self.process.poll() is None, f"serve exited {self.process.returncode}: {self.out} {self.err}"
+            time.sleep(0.05)
+        raise AssertionError(f"no line matching {pattern!r} in {stream}")
+
+
+def _collect(pipe, lines: list[str]) -> None:
+    for line in pipe:
+        lines.append(line.rstrip("\n"))
+
+
+def start(project: Path, *args: str) -> Preview:
+    process = subprocess.Popen([sys.executable, str(BUILD_PY), "serve", "--port", "0", *args], cwd=project,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    preview = Preview(process, project)
+    threading.Thread(target=_collect, args=(process.stdout, preview.out), daemon=True).start()
+    threading.Thread(target=_collect, args=(process.stderr, preview.err), daemon=True).start()
+    serving = preview.wait_for(preview.out, r"serving .* at http://127\.0\.0\.1:\d+/", timeout=90)
+    preview.url = re.search(r"http://127\.0\.0\.1:\d+/", serving).group(0)
+    return preview
+
+
+def stop(preview: Preview) -> int:
+    if preview.process.poll() is None:
+        preview.process.send_signal(signal.SIGINT)
+    try:
+        return preview.process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        preview.process.kill()
+        raise
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    folder = tmp_path / "memo-project"
+    new_project(folder)
+    return folder
+
+
+@pytest.fixture
+def preview(project: Path) -> Iterator[Preview]:
+    running = start(project)
+    try:
+        yield running
+    finally:
+        code = stop(running)
+    assert code == 0, f"serve exited {code} on Ctrl+C: {running.err}"
+    assert any("preview stopped" in line for line in running.out), running.out
+
+
+@pytest.mark.browser
+def test_editing_the_memo_reloads_the_open_page(preview: Preview, page: Page) -> None:
+    page.set_viewport_size({"width": 800, "height": 500})
+    page.goto(preview.url)
+    expect(page.locator("h1")).to_have_text("My memo")
+    page.evaluate("window.__notReloaded = true")
+    page.mouse.wheel(0, 600)
+    page.wait_for_function("window.scrollY >= 500")
+    before = page.evaluate("window.scrollY")
+    preview.edit("memo/index.md", "title: My memo", "title: A sharper title")
+    expect(page.locator("h1")).to_have_text("A sharper title", timeout=REBUILT)
+    assert page.evaluate("window.__notReloaded") is None, "the page changed without a reload"
+    page.wait_for_function(f"Math.abs(window.scrollY - {before}) < 50")  # the reader keeps their place
+    preview.wait_for(preview.out, r"memo/index\.md changed; rebuilding")
+    # The reload script is the preview's alone: the built site on disk never carries it.
+    built = (preview.project / "site" / "index.html").read_text(encoding="utf-8")
+    assert "A sharper title" in built and "__memokit__" not in built
+    assert "/__memokit__/live.js" in page.content()
+
+
+@pytest.mark.browser
+def test_a_failed_build_shows_in_page_and_terminal_while_the_last_good_site_is_served(
+        preview: Preview, page: Page) -> None:
+    page.goto(preview.url)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    preview.edit("memo/index.md", "counts {{ count(\"did-it-improve\") }} posts",
+                 "counts {{ count(\"no-such-theme\") }} posts")
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Build failed", timeout=REBUILT)
+    expect(alert).to_contain_text("no-such-theme")
+    expect(alert).to_contain_text("index.md:")
+    # The page below is still the last good build, and a fresh load shows the problem too.
+    expect(page.locator("h1")).to_have_text("My memo")
+    page.reload()
+    expect(page.get_by_role("alert")).to_contain_text("no-such-theme")
+    preview.wait_for(preview.err, r"index\.md:\d+: .*no-such-theme")
+    preview.wait_for(preview.err, r"the last good build is still being served")
+    assert "no-such-theme" not in (preview.project / "site" / "index.html").read_text(encoding="utf-8")
+
+    # A claim that the data no longer supports fails the same way.
+    preview.edit("memo/index.md", "counts {{ count(\"no-such-theme\") }} posts",
+                 "counts {{ count(\"did-it-improve\") }} posts")
+    preview.edit("memo/index.md", "> share(phase=\"Iterate\"", "< share(phase=\"Iterate\"")
+    expect(page.get_by_role("alert")).to_contain_text("claim 'evaluate-leads' is false", timeout=REBUILT)
+
+    preview.edit("memo/index.md", "< share(phase=\"Iterate\"", "> share(phase=\"Iterate\"")
+    expect(page.get_by_role("alert")).to_have_count(0, timeout=REBUILT)
+    expect(page.locator("h1")).to_have_text("My memo")
+    assert errors == []
+
+
+@pytest.mark.browser
+def test_a_data_change_rebuilds_and_moves_the_numbers(preview: Preview, page: Page) -> None:
+    page.goto(preview.url)
+    signals = preview.project / "data" / "signals.jsonl"
+    lines = signals.read_text(encoding="utf-8").splitlines(keepends=True)
+    bound_n = page.locator("[data-expr='n']").first
+    expect(bound_n).to_have_text(str(len(lines)))
+    signals.write_text("".join(lines[:-1]), encoding="utf-8")
+    expect(page.locator("[data-expr='n']").first).to_have_text(str(len(lines) - 1), timeout=REBUILT)
+    preview.wait_for(preview.out, r"data/signals\.jsonl changed; rebuilding")
+
+
+@pytest.mark.browser
+def test_without_a_good_build_yet_the_page_says_why_and_reloads_once_fixed(project: Path, page: Page) -> None:
+    index = project / "memo" / "index.md"
+    good = index.read_text(encoding="utf-8")
+    index.write_text(good.replace("{{ n }}", "{{ n( }}"), encoding="utf-8")
+    running = start(project)
+    try:
+        running.wait_for(running.err, r"nothing to serve until the build succeeds")
+        page.goto(running.url)
+        expect(page.locator("h1")).to_have_text("No site yet")
+        expect(page.get_by_role("alert")).to_contain_text("index.md:")
+        index.write_text(good, encoding="utf-8")
+        expect(page.locator("h1")).to_have_text("My memo", timeout=REBUILT)
+        expect(page.get_by_role("alert")).to_have_count(0)
+    finally:
+        assert stop(running) == 0
+
+
+def test_serve_sends_fresh_files_and_nothing_outside_the_site(preview: Preview) -> None:
+    assert preview.url.startswith("http://127.0.0.1:")
+    with urllib.request.urlopen(preview.url + "data/stats.json") as response:
+        assert response.headers["Cache-Control"] == "no-store"
+        assert response.read().startswith(b"{")
+    with urllib.request.urlopen(preview.url + "themes/did-it-improve.html") as response:
+        assert b"/__memokit__/live.js" in response.read()
+    for path in ("../memo/index.md", "%2e%2e/memo/index.md", "__memokit__/nothing", "no-such-page.html"):
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(preview.url + path)
+        assert caught.value.code == 404, path
+
+
+def test_a_port_in_use_is_one_clear_line_and_exit_2(project: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, str(BUILD_PY), "serve", "--port", str(port)], cwd=project,
+                              capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"memokit serve: cannot listen on 127.0.0.1:{port}: port {port} is in use; choose another with --port"]
+    assert not (project / "site").exists(), "nothing is built when the preview cannot start"
