@@ -1,4 +1,8 @@
-"""Command line: parse options, run the build, turn errors into one line each and an exit code."""
+"""Command line: parse options, run the build, turn errors into one line each and an exit code.
+
+``memokit [options]`` builds (or, with ``--check``, checks); ``memokit serve`` is the live
+preview (``memokit.serve``); ``memokit new DIR`` starts a project (``memokit.scaffold``).
+"""
 
 from __future__ import annotations
 
@@ -115,7 +119,8 @@ def _new(argv: list[str]) -> int:
         return EXIT_INPUT
     for path in files:
         print(f"wrote {path}")
-    print(f"next: cd {args.folder} && memokit   (the data is synthetic: replace it with real, cited posts)")
+    print(f"next: cd {args.folder} && memokit serve   (a live preview; the data is synthetic: replace it with "
+          "real, cited posts)")
     return EXIT_OK
 
 

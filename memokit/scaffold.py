@@ -107,6 +107,7 @@ A research memo built with memokit: every number in
 `memo/index.md` is computed from `data/signals.jsonl` on each build.
 
 - `memokit` (or `python3 -m memokit.cli`) builds `site/`; `memokit --check` checks without writing.
+- `memokit serve` previews the site at http://127.0.0.1:8000/ and rebuilds and reloads it as you edit.
 - `data/signals.jsonl` holds one post per line; `data/taxonomy.toml` the phases, themes and
   denominators. **The posts here are synthetic**: replace them with real, cited ones.
 - `memo/index.md` is the memo: `{{{{ share("did-it-improve") }}}}` inserts a number, `claims:` in the

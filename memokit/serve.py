@@ -233,14 +233,14 @@ def serve(project: Project, port: int = 8000, quiet: bool = False, verbose: bool
         return EXIT_INPUT
     server.daemon_threads = True
     folders = preview.watched()
-    before = snapshot(folders)
-    preview.rebuild()
-    url = f"http://127.0.0.1:{server.server_address[1]}/"
-    shown = ", ".join(_short(folder) for folder in folders)
-    _say(f"memokit: serving {_short(project.out.resolve())}/ at {url} and watching {shown}; Ctrl+C stops")
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
-    thread.start()
+    serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
     try:
+        before = snapshot(folders)
+        preview.rebuild()
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        shown = ", ".join(_short(folder) for folder in folders)
+        _say(f"memokit: serving {_short(project.out.resolve())}/ at {url} and watching {shown}; Ctrl+C stops")
+        serving.start()
         while True:
             time.sleep(POLL)
             after = snapshot(folders)
@@ -260,7 +260,8 @@ def serve(project: Project, port: int = 8000, quiet: bool = False, verbose: bool
         _say("memokit: preview stopped")
     finally:
         preview.stop()
-        server.shutdown()
+        if serving.is_alive():  # shutdown() would wait forever for a loop that never started
+            server.shutdown()
         server.server_close()
     return EXIT_OK
 

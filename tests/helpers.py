@@ -11,6 +11,7 @@ import http.server
 import io
 import json
 import threading
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 
 from memokit.errors import InputError
+from memokit.scaffold import new_project
 from memokit.validate import Dataset, load_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -215,3 +217,15 @@ def serve(folder: Path) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def slow_project(tmp_path: Path) -> Path:
+    """A scaffolded project over 60,000 clearly synthetic signals: a build of a few seconds."""
+    project = tmp_path / "big"
+    new_project(project)
+    taxonomy = tomllib.loads((project / "data" / "taxonomy.toml").read_text(encoding="utf-8"))
+    themes = [(theme["id"], theme["phase"]) for theme in taxonomy["themes"]]
+    records = [signal(n, theme=themes[n % len(themes)][0], phase=themes[n % len(themes)][1],
+                      sample=("sweep", "targeted")[n % 2]) for n in range(1, 60_001)]
+    (project / "data" / "signals.jsonl").write_text(jsonl(records), encoding="utf-8")
+    return project

@@ -9,14 +9,12 @@ import select
 import subprocess
 import sys
 import time
-import tomllib
 from pathlib import Path
 
 import pytest
-from helpers import jsonl, signal
+from helpers import slow_project
 
 from memokit.cli import TerminalProgress
-from memokit.scaffold import new_project
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,20 +50,8 @@ def test_no_progress_line_off_a_terminal():
     assert TerminalProgress.on(object()) is None  # type: ignore[arg-type]
 
 
-def _slow_project(tmp_path: Path) -> Path:
-    """A scaffolded project over 60,000 clearly synthetic signals: a build of a few seconds."""
-    project = tmp_path / "big"
-    new_project(project)
-    taxonomy = tomllib.loads((project / "data" / "taxonomy.toml").read_text(encoding="utf-8"))
-    themes = [(theme["id"], theme["phase"]) for theme in taxonomy["themes"]]
-    records = [signal(n, theme=themes[n % len(themes)][0], phase=themes[n % len(themes)][1],
-                      sample=("sweep", "targeted")[n % 2]) for n in range(1, 60_001)]
-    (project / "data" / "signals.jsonl").write_text(jsonl(records), encoding="utf-8")
-    return project
-
-
 def test_a_slow_build_on_a_terminal_shows_progress_and_ends_on_a_clean_line(tmp_path: Path):
-    project = _slow_project(tmp_path)
+    project = slow_project(tmp_path)
     leader, follower = pty.openpty()
     process = subprocess.Popen([sys.executable, str(ROOT / "build.py")], cwd=project,
                                stdout=subprocess.PIPE, stderr=follower, text=True)
@@ -93,7 +79,7 @@ def test_a_slow_build_on_a_terminal_shows_progress_and_ends_on_a_clean_line(tmp_
 
 
 def test_a_slow_build_piped_prints_no_progress(tmp_path: Path):
-    project = _slow_project(tmp_path)
+    project = slow_project(tmp_path)
     done = subprocess.run([sys.executable, str(ROOT / "build.py")], cwd=project, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr

@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from helpers import slow_project
+
 from memokit.scaffold import new_project
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -206,3 +208,17 @@ def test_a_port_in_use_is_one_clear_line_and_exit_2(project: Path) -> None:
     assert done.stderr.strip().splitlines() == [
         f"memokit serve: cannot listen on 127.0.0.1:{port}: port {port} is in use; choose another with --port"]
     assert not (project / "site").exists(), "nothing is built when the preview cannot start"
+
+
+def test_ctrl_c_during_the_first_build_stops_cleanly(tmp_path: Path) -> None:
+    project = slow_project(tmp_path)
+    process = subprocess.Popen([sys.executable, str(BUILD_PY), "serve", "--port", "0"], cwd=project,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)  # imports done, the 60,000 signals being read
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "preview stopped" in out and "serving" not in out, "stopped before the first build ended"
+    assert "Traceback" not in err
+    assert not (project / "site").exists()
+    assert not [p.name for p in project.iterdir() if p.name.startswith(".site-")], "a staging folder was left"
