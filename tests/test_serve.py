@@ -222,3 +222,24 @@ def test_ctrl_c_during_the_first_build_stops_cleanly(tmp_path: Path) -> None:
     assert "Traceback" not in err
     assert not (project / "site").exists()
     assert not [p.name for p in project.iterdir() if p.name.startswith(".site-")], "a staging folder was left"
+
+
+def test_a_template_change_rebuilds(project: Path) -> None:
+    (project / "templates" / "assets").mkdir(parents=True)
+    (project / "templates" / "assets" / "note.txt").write_text("first", encoding="utf-8")
+    running = start(project)
+    try:
+        with urllib.request.urlopen(running.url + "assets/note.txt") as response:
+            assert response.read() == b"first"
+        (project / "templates" / "assets" / "note.txt").write_text("second", encoding="utf-8")
+        running.wait_for(running.out, r"templates/assets/note\.txt changed; rebuilding")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen(running.url + "assets/note.txt") as response:
+                if response.read() == b"second":
+                    break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the served asset never changed")
+    finally:
+        assert stop(running) == 0
