@@ -3,7 +3,7 @@
 No Vega runtime and no CDN reach the page: the SVG is inlined at build time. Every number a
 chart shows is read from ``Stats``, the same values the cards and prose show. The specs are
 built with Altair and rendered by vl-convert (``memokit.chartspec``), in the command line's
-worker process when there is one (``memokit.vega``), so the charts are asked for as soon as the
+worker processes when there are some (``memokit.vega``), so the charts are asked for as soon as the
 statistics exist and collected only when a page needs them.
 """
 
@@ -51,6 +51,8 @@ class Charts(Mapping[str, Chart]):
         n = stats.n
         self._pending: dict[str, tuple[Any, ...]] = {}
         self._done: dict[str, Chart] = {}
+        #: The chart whose PNG is the site's link-preview image, known before it is rendered.
+        self.share_image = ""
         for key, category, shares, row_phases, share_image in (
             ("phase", "Phase", phases, tuple(s.key for s in phases), True),
             ("theme", "Theme", themes, tuple(theme_phase[s.key] for s in themes), False),
@@ -59,8 +61,8 @@ class Charts(Mapping[str, Chart]):
             with _failing(key):
                 rendering = vega.chart(title, _rows(shares, row_phases), colors, share_image)
             self._pending[key] = (category, title, shares, row_phases, rendering)
-        #: The chart whose PNG is the site's link-preview image, known before it is rendered.
-        self.share_image = "phase"
+            if share_image:
+                self.share_image = key
 
     def __getitem__(self, key: str) -> Chart:
         if key not in self._done:

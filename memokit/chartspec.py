@@ -28,11 +28,6 @@ def warm_altair() -> None:
     import altair  # noqa: F401
 
 
-def specs(title: str, rows: list[dict[str, Any]], colors: dict[str, str], share_image: bool) -> dict[str, Any]:
-    """Return the Vega-Lite specs of a chart of ``rows`` (see ``chart_spec``)."""
-    return chart_spec(title, rows, colors, share_image)
-
-
 def render(spec: dict[str, Any]) -> tuple[str, str | None]:
     """Render specs from ``chart_spec`` as inline SVG, and the share image's too if there is one
     (``share_png`` rasterizes it: that needs no JavaScript engine, so any process can do it)."""

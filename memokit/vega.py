@@ -74,7 +74,7 @@ class _Pipeline:
         from_engine, charts_out = context.Pipe(duplex=False)
         self.workers = [
             context.Process(target=_stage, name="memokit-altair", daemon=True,
-                            args=(chartspec.warm_altair, chartspec.specs, to_altair, specs_out,
+                            args=(chartspec.warm_altair, chartspec.chart_spec, to_altair, specs_out,
                                   [rows_in, to_engine, from_engine, charts_out])),
             context.Process(target=_stage, name="memokit-vl-convert", daemon=True,
                             args=(chartspec.warm_engine, chartspec.render, to_engine, charts_out,
@@ -156,8 +156,8 @@ def stop() -> None:
 
 def chart(title: str, rows: list[dict[str, Any]], colors: dict[str, str],
           share_image: bool) -> Pending | tuple[str, str | None]:
-    """Build and render a chart (``chartspec.specs``, then ``chartspec.render``): a pending call to
-    the workers, or the result itself when there are none."""
+    """Build and render a chart (``chartspec.chart_spec``, then ``chartspec.render``): a pending
+    call to the workers, or the result itself when there are none."""
     global _pipeline
     if _pipeline is not None and _pipeline.broken:  # render in-process from now on (a long preview)
         stop()
@@ -166,7 +166,7 @@ def chart(title: str, rows: list[dict[str, Any]], colors: dict[str, str],
             return _pipeline.submit(title, rows, colors, share_image)
         except RuntimeError:
             stop()
-    return chartspec.render(chartspec.specs(title, rows, colors, share_image))
+    return chartspec.render(chartspec.chart_spec(title, rows, colors, share_image))
 
 
 def result(value: Pending | Any) -> Any:

@@ -40,8 +40,8 @@ def test_workers_render_what_the_library_renders_and_stop_cleanly():
         loaded = [name for name in ("altair", "vl_convert", "pandas") if name in sys.modules]
         sys.stdout.buffer.write(pickle.dumps((one, two, multiprocessing.active_children(), loaded)))
     """)
-    assert one == chartspec.render(chartspec.specs("First", ROWS, COLORS, True))
-    assert two == chartspec.render(chartspec.specs("Second", ROWS[::-1], COLORS, False))
+    assert one == chartspec.render(chartspec.chart_spec("First", ROWS, COLORS, True))
+    assert two == chartspec.render(chartspec.chart_spec("Second", ROWS[::-1], COLORS, False))
     assert one[0] != two[0] and one[1] is not None and two[1] is None
     assert children == []
     assert loaded == [], "the main process should load neither Altair nor vl-convert's engine"
@@ -64,7 +64,7 @@ def test_an_error_in_a_worker_comes_back_and_later_charts_still_render():
         sys.stdout.buffer.write(pickle.dumps((error, after)))
     """)
     assert error is not None and error[0] == "ValueError"
-    assert after == chartspec.render(chartspec.specs("Fine", ROWS, COLORS, False))
+    assert after == chartspec.render(chartspec.chart_spec("Fine", ROWS, COLORS, False))
 
 
 def test_a_failed_chart_is_a_build_error_not_a_missing_template_value(monkeypatch, tmp_path):
@@ -88,7 +88,7 @@ def test_a_failed_chart_is_a_build_error_not_a_missing_template_value(monkeypatc
 def test_in_process_without_start():
     assert vega._pipeline is None
     assert vega.result(vega.chart("In", ROWS, COLORS, False)) == chartspec.render(
-        chartspec.specs("In", ROWS, COLORS, False))
+        chartspec.chart_spec("In", ROWS, COLORS, False))
 
 
 def test_after_a_worker_dies_the_error_is_clear_and_later_charts_render_in_process():
@@ -108,7 +108,7 @@ def test_after_a_worker_dies_the_error_is_clear_and_later_charts_render_in_proce
         sys.stdout.buffer.write(pickle.dumps((error, after, vega._pipeline)))
     """)
     assert error == "a chart worker stopped unexpectedly"
-    assert after == chartspec.render(chartspec.specs("Fine", ROWS, COLORS, False))
+    assert after == chartspec.render(chartspec.chart_spec("Fine", ROWS, COLORS, False))
     assert workers is None
 
 
@@ -123,5 +123,5 @@ def test_with_both_workers_gone_a_chart_renders_in_process():
         after = vega.result(vega.chart("Fine", {ROWS!r}, {COLORS!r}, False))
         sys.stdout.buffer.write(pickle.dumps((after, vega._pipeline)))
     """)
-    assert after == chartspec.render(chartspec.specs("Fine", ROWS, COLORS, False))
+    assert after == chartspec.render(chartspec.chart_spec("Fine", ROWS, COLORS, False))
     assert workers is None
