@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
 
-from . import vega
-from .errors import InputError, MemokitError
+from .build import vega
+from .console import EXIT_INPUT, EXIT_OK, TerminalProgress, run_build
+from .model.problems import InputError
 
 if TYPE_CHECKING:
-    from .pipeline import Project
-
-EXIT_OK, EXIT_CLAIMS, EXIT_INPUT = 0, 1, 2
+    from .build.pipeline import Project
 
 
 def parser() -> argparse.ArgumentParser:
@@ -147,7 +146,7 @@ def entry() -> int:
 def _libraries_loaded() -> None:
     """Load the build's libraries; then, if ``entry`` turned the garbage collector off while they
     loaded, freeze what they made and turn it back on."""
-    from . import pipeline  # noqa: F401  (after vega.start(): it forks)
+    from .build import pipeline  # noqa: F401  (after vega.start(): it forks)
 
     if not gc.isenabled():
         gc.freeze()
@@ -155,89 +154,9 @@ def _libraries_loaded() -> None:
 
 
 def _project(args: argparse.Namespace) -> Project:
-    from .pipeline import Project
+    from .build.pipeline import Project
 
     return Project(data=args.data, memo=args.memo, templates=args.templates, out=args.out, site_url=args.site_url)
-
-
-@dataclass(frozen=True)
-class Report:
-    """What a build says: its exit code, the lines for stderr (problems, warnings, and a last line
-    saying what happened) and, when it worked, a one-line summary for stdout."""
-
-    code: int
-    errors: list[str]
-    summary: str | None = None
-
-
-def run_build(project: Project, *, check: bool = False, verbose: bool = False,
-              progress: TerminalProgress | None = None) -> Report:
-    """Build (or check) ``project`` and say how it went; never raises for bad input."""
-    from .pipeline import CheckFailure, build
-
-    def log(line: str) -> None:
-        if progress is not None:
-            progress.clear()
-        print(line, file=sys.stderr, flush=True)
-
-    try:
-        result = build(project, check=check, log=log if verbose else None, progress=progress)
-    except InputError as exc:
-        return Report(EXIT_INPUT, [*exc.lines(), f"memokit: invalid input ({len(exc.problems)} "
-                                   f"problem{'s' if len(exc.problems) != 1 else ''}); nothing was written"])
-    except CheckFailure as exc:
-        return Report(EXIT_CLAIMS, [*exc.lines(), f"memokit: {exc.summary()}; nothing was written"])
-    except MemokitError as exc:
-        return Report(exc.exit_code, [f"memokit: {exc}"])
-    finally:
-        if progress is not None:
-            progress.clear()
-    claims = result.claims
-    summary = (f"{result.stats.n:,} signals, {len(result.stats.taxonomy.themes)} themes, "
-               f"{len(result.pages)} page{'s' if len(result.pages) != 1 else ''}, "
-               f"{result.bindings} bound numbers, {claims}/{claims} claims hold, "
-               f"{result.facts} cited fact{'s' if result.facts != 1 else ''}, no hand-typed numbers")
-    if check:
-        summary = f"check passed: {summary}; nothing written"
-    else:
-        summary = (f"built {project.out}/: {summary}; {result.files:,} files, {result.bytes / 1024:,.0f} KB "
-                   f"in {result.seconds:.1f} s")
-    return Report(EXIT_OK, [f"warning: {warning}" for warning in result.dataset.warnings], summary)
-
-
-class TerminalProgress:
-    """One self-updating status line for slow steps (reading a large file, writing many pages),
-    shown only on a terminal and only once a build has run for a moment; ``clear`` removes it
-    before anything else is printed."""
-
-    DELAY, INTERVAL = 0.5, 0.1  # seconds before the first update, and between updates
-
-    def __init__(self, stream: TextIO):
-        self.stream = stream
-        self.started = time.monotonic()
-        self.last = 0.0
-        self.shown = False
-
-    @classmethod
-    def on(cls, stream: TextIO) -> TerminalProgress | None:
-        """A progress line on ``stream`` if it is a terminal, else None."""
-        isatty = getattr(stream, "isatty", None)
-        return cls(stream) if isatty is not None and isatty() else None
-
-    def __call__(self, text: str) -> None:
-        now = time.monotonic()
-        if now - self.started < self.DELAY or now - self.last < self.INTERVAL:
-            return
-        self.last = now
-        self.stream.write("\r\x1b[K" + text + "…")
-        self.stream.flush()
-        self.shown = True
-
-    def clear(self) -> None:
-        if self.shown:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
-            self.shown = False
 
 
 if __name__ == "__main__":

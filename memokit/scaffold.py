@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .errors import InputError, Problem
+from .model import InputError, Problem
 
 TAXONOMY = '''# Phases in lifecycle order, themes in display order, and named denominators.
 

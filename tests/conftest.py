@@ -11,7 +11,8 @@ import pytest
 
 from helpers import serve
 
-from memokit.pipeline import Project, build
+from memokit.build.pipeline import Project, build
+from memokit.build.pipeline import BUILTIN_TEMPLATES
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = [
@@ -35,7 +36,7 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 def flagship_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Build the flagship memo from the repository's own data into a temporary folder."""
     out = tmp_path_factory.mktemp("flagship") / "site"
-    build(Project(data=ROOT / "data", memo=ROOT / "memo", templates=ROOT / "templates", out=out))
+    build(Project(data=ROOT / "data", memo=ROOT / "memo", templates=BUILTIN_TEMPLATES, out=out))
     return out
 
 

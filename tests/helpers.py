@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from memokit.errors import InputError
+from memokit.model import InputError
 from memokit.scaffold import new_project
-from memokit.validate import Dataset, load_dataset
+from memokit.build.validate import Dataset, load_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 

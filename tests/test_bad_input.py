@@ -41,6 +41,7 @@ import pytest
 from helpers import TAXONOMY, csv_text, jsonl, signal, tree_digest
 
 from memokit.cli import main
+from memokit.build.pipeline import BUILTIN_TEMPLATES
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_PY = ROOT / "build.py"
@@ -84,7 +85,7 @@ def write_project(root: Path) -> None:
     (root / "data" / "signals.jsonl").write_text(jsonl(records()), encoding="utf-8")
     (root / "memo").mkdir()
     (root / "memo" / "index.md").write_text(MEMO, encoding="utf-8")
-    shutil.copytree(ROOT / "templates", root / "templates")
+    shutil.copytree(BUILTIN_TEMPLATES, root / "templates")
 
 
 def argv(root: Path, out: str = "out", *extra: str) -> list[str]:

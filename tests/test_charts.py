@@ -11,8 +11,8 @@ import textwrap
 
 import pytest
 
-from memokit import chartspec, vega
-from memokit.errors import MemokitError
+from memokit.build import chartspec, vega
+from memokit.model import MemokitError
 
 ROWS = [{"label": "Did it improve?", "percent": 60, "text": "60% (6)", "phase": "Evaluate"},
         {"label": "Setup", "percent": 40, "text": "40% (4)", "phase": "Train"}]
@@ -30,7 +30,7 @@ def fresh(code: str):
 def test_workers_render_what_the_library_renders_and_stop_cleanly():
     one, two, children, loaded = fresh(f"""
         import multiprocessing, pickle, sys
-        from memokit import vega
+        from memokit.build import vega
         vega.start()
         assert vega._pipeline is not None, "no workers in a fresh process"
         first = vega.chart("First", {ROWS!r}, {COLORS!r}, True)
@@ -50,7 +50,7 @@ def test_workers_render_what_the_library_renders_and_stop_cleanly():
 def test_an_error_in_a_worker_comes_back_and_later_charts_still_render():
     error, after = fresh(f"""
         import pickle, sys
-        from memokit import vega
+        from memokit.build import vega
         vega.start()
         broken = vega.chart("Empty", [], {COLORS!r}, False)
         fine = vega.chart("Fine", {ROWS!r}, {COLORS!r}, False)
@@ -70,9 +70,9 @@ def test_an_error_in_a_worker_comes_back_and_later_charts_still_render():
 def test_a_failed_chart_is_a_build_error_not_a_missing_template_value(monkeypatch, tmp_path):
     # Jinja turns a LookupError or TypeError from ``charts[...]`` into "undefined"; the build must
     # instead stop with the cause.
-    from memokit.charts import ChartError, build_charts
-    from memokit.stats import compute
-    from memokit.validate import load_dataset
+    from memokit.build.charts import ChartError, build_charts
+    from memokit.build.stats import compute
+    from memokit.build.validate import load_dataset
     from tests.helpers import make_data, signal
 
     def broken(spec):
@@ -94,7 +94,7 @@ def test_in_process_without_start():
 def test_after_a_worker_dies_the_error_is_clear_and_later_charts_render_in_process():
     error, after, workers = fresh(f"""
         import pickle, sys
-        from memokit import vega
+        from memokit.build import vega
         vega.start()
         engine = vega._pipeline.workers[1]
         engine.kill()  # the Altair worker takes the chart, then finds nobody to pass it on to
@@ -115,7 +115,7 @@ def test_after_a_worker_dies_the_error_is_clear_and_later_charts_render_in_proce
 def test_with_both_workers_gone_a_chart_renders_in_process():
     after, workers = fresh(f"""
         import pickle, sys
-        from memokit import vega
+        from memokit.build import vega
         vega.start()
         for worker in vega._pipeline.workers:
             worker.kill()

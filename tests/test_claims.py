@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from memokit.cli import main
+from memokit.build.pipeline import BUILTIN_TEMPLATES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,7 +26,7 @@ def project(tmp_path: Path) -> Path:
 
 def run(project: Path, *extra: str) -> int:
     return main(["--data", str(project / "data"), "--memo", str(project / "memo"),
-                 "--templates", str(ROOT / "templates"), "--out", str(project / "site"), *extra])
+                 "--templates", str(BUILTIN_TEMPLATES), "--out", str(project / "site"), *extra])
 
 
 def append_paragraph(project: Path, text: str) -> int:

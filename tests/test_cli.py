@@ -9,9 +9,10 @@ import pytest
 from helpers import ROOT, jsonl, load, make_data, tree_digest
 
 from memokit.cli import main
-from memokit.stats import compute
+from memokit.build.stats import compute
+from memokit.build.pipeline import BUILTIN_TEMPLATES
 
-TEMPLATES = ROOT / "templates"
+TEMPLATES = BUILTIN_TEMPLATES
 THEMES = ("train-setup", "did-it-improve", "regression", "data-quality", "when-to-retrain", "continual-update",
           "version-choice", "rerun-cost")
 PHASE = {"train-setup": "Train", "did-it-improve": "Evaluate", "regression": "Evaluate", "data-quality": "Evaluate",

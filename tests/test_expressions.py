@@ -11,8 +11,8 @@ import re
 import pytest
 from helpers import hand_made, load, make_data, signal
 
-from memokit.expressions import EmptyDenominator, ExpressionError, evaluate, parse, render, terms
-from memokit.stats import compute
+from memokit.build.expressions import EmptyDenominator, ExpressionError, evaluate, parse, render, terms
+from memokit.build.stats import compute
 
 THEMES = "setup, improve, breakage, retrain"
 PHASES = "Train, Evaluate, Iterate"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from memokit.lint import lint_text
+from memokit.build.lint import lint_text
 
 
 def flagged(text: str, heading: bool = False) -> list[str]:

@@ -11,8 +11,9 @@ import pytest
 from helpers import serve
 from playwright.sync_api import Page, expect
 
-from memokit.pipeline import Project, build
-from memokit.render import PAGE_SIZE
+from memokit.build.pipeline import Project, build
+from memokit.build.render import PAGE_SIZE
+from memokit.build.pipeline import BUILTIN_TEMPLATES
 
 ROOT = Path(__file__).resolve().parent.parent
 BIG = 4_500  # posts in the theme "regression": three files of 2,000, 2,000 and 500
@@ -35,7 +36,7 @@ def big_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "data" / "signals.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     (root / "memo").mkdir()
     (root / "memo" / "index.md").write_text("---\ntitle: Paging test\n---\n\nA synthetic memo of {{ n }} posts.\n")
-    build(Project(data=root / "data", memo=root / "memo", templates=ROOT / "templates", out=root / "site"))
+    build(Project(data=root / "data", memo=root / "memo", templates=BUILTIN_TEMPLATES, out=root / "site"))
     return root / "site"
 
 

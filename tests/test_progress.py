@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from helpers import slow_project
 
-from memokit.cli import TerminalProgress
+from memokit.console import TerminalProgress
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -22,11 +22,12 @@ from helpers import TAXONOMY as SMALL_TAXONOMY
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from memokit.errors import Problems
-from memokit.load import RawRecord, RawTaxonomy
-from memokit.models import Taxonomy
-from memokit.stats import DIMENSIONS, Stats, compute, largest_remainder, wilson
-from memokit.validate import ALL, Dataset, validate_signals, validate_taxonomy
+from memokit.model import Problems
+from memokit.build.load import RawRecord, RawTaxonomy
+from memokit.model import Taxonomy
+from memokit.build.stats import DIMENSIONS, Stats, compute, largest_remainder, wilson
+from memokit.model import ALL
+from memokit.build.validate import Dataset, validate_signals, validate_taxonomy
 
 ROOT = Path(__file__).resolve().parent.parent
 FLAGSHIP_TAXONOMY = (ROOT / "data" / "taxonomy.toml").read_text(encoding="utf-8")

@@ -14,6 +14,7 @@ from helpers import serve
 from playwright.sync_api import Page, expect
 
 from memokit.cli import main
+from memokit.build.pipeline import BUILTIN_TEMPLATES
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBPATH = "memo-repo"
@@ -56,7 +57,7 @@ def test_the_drill_works_under_a_subpath(page: Page, under_subpath: str) -> None
 
 def test_the_site_url_fills_canonical_and_open_graph_links(tmp_path: Path) -> None:
     out = tmp_path / "site"
-    assert main(["--data", str(ROOT / "data"), "--memo", str(ROOT / "memo"), "--templates", str(ROOT / "templates"),
+    assert main(["--data", str(ROOT / "data"), "--memo", str(ROOT / "memo"), "--templates", str(BUILTIN_TEMPLATES),
                  "--out", str(out), "--site-url", "https://example.org/memo", "-q"]) == 0
     theme = (out / "themes" / "regression.html").read_text(encoding="utf-8")
     assert '<link rel="canonical" href="https://example.org/memo/themes/regression.html">' in theme

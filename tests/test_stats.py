@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from helpers import hand_made, load, make_data
 
-from memokit.stats import StatsError, compute, largest_remainder, round_percent, wilson
+from memokit.build.stats import StatsError, compute, largest_remainder, round_percent, wilson
 
 # --- largest remainder ------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from memokit.cli import main
+from memokit.build.pipeline import BUILTIN_TEMPLATES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,12 +37,12 @@ def test_an_overridden_asset_replaces_the_built_in_one(tmp_path: Path) -> None:
     (own / "assets" / "memo.css").write_text("body { color: rebeccapurple; }\n", encoding="utf-8")
     out = build(tmp_path, own)
     assert (out / "assets" / "memo.css").read_text(encoding="utf-8") == "body { color: rebeccapurple; }\n"
-    assert (out / "assets" / "drill.js").read_bytes() == (ROOT / "templates" / "assets" / "drill.js").read_bytes()
+    assert (out / "assets" / "drill.js").read_bytes() == (BUILTIN_TEMPLATES / "assets" / "drill.js").read_bytes()
 
 
 def test_the_readme_lists_every_built_in_template() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Templates", 1)[1].split("\n## ", 1)[0]
-    for path in sorted((ROOT / "templates").rglob("*.html")):
-        name = path.relative_to(ROOT / "templates").as_posix()
+    for path in sorted((BUILTIN_TEMPLATES).rglob("*.html")):
+        name = path.relative_to(BUILTIN_TEMPLATES).as_posix()
         assert re.search(rf"`{re.escape(name)}`", section), f"{name} is not described in README's Templates section"

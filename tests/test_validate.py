@@ -8,9 +8,10 @@ from datetime import date
 import pytest
 from helpers import TAXONOMY, load, make_data, problems, signal
 
-from memokit.errors import InputError, Problem, Problems
-from memokit.load import read_signals
-from memokit.validate import canonical_url, validate_signals
+from memokit.model import InputError, Problem, Problems
+from memokit.build.load import read_signals
+from memokit.model import canonical_url
+from memokit.build.validate import validate_signals
 
 THEME_IDS = "setup, improve, breakage, retrain"
 

@@ -27,7 +27,8 @@ import pytest
 from helpers import jsonl, serve
 from playwright.sync_api import Page, expect
 
-from memokit.pipeline import Project, build
+from memokit.build.pipeline import Project, build
+from memokit.build.pipeline import BUILTIN_TEMPLATES
 
 ROOT = Path(__file__).resolve().parent.parent
 TAXONOMY_TEXT = (ROOT / "data" / "taxonomy.toml").read_text(encoding="utf-8")
@@ -129,10 +130,10 @@ def _build(root: Path, strip_csp: bool) -> Path:
     memo = root / "memo"
     memo.mkdir()
     (memo / "index.md").write_text(MEMO, encoding="utf-8")
-    templates = ROOT / "templates"
+    templates = BUILTIN_TEMPLATES
     if strip_csp:
         templates = root / "templates"
-        shutil.copytree(ROOT / "templates", templates)
+        shutil.copytree(BUILTIN_TEMPLATES, templates)
         base = templates / "base.html"
         text, removed = CSP_META.subn("", base.read_text(encoding="utf-8"))
         assert removed == 1, "base.html no longer has the Content-Security-Policy meta tag this test removes"

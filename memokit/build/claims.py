@@ -13,10 +13,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import Problems
+from ..model import INDEX, HeadlineItem, Page, Problems
 from .expressions import EmptyDenominator, ExpressionError, evaluate, parse, render, terms
 from .lint import markdown_lines
-from .memo import INDEX, HeadlineItem, Page
 from .stats import Stats
 
 #: Generated blocks a page may place, with the arguments each takes.

@@ -17,14 +17,12 @@ from jinja2 import (ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
                     select_autoescape)
 from markupsafe import Markup, escape
 
+from ..model import ALL, INDEX, SIGNAL_FIELDS, InputError, Phase, Problem
 from .charts import Charts
 from .claims import BLOCK_CLOSE, BLOCK_OPEN, FACT_CLOSE, FACT_OPEN, INLINE_CLOSE, INLINE_OPEN, Binding, BoundPage, Fact
-from .errors import InputError, Problem
 from .expressions import format_interval
-from .memo import INDEX
-from .models import SIGNAL_FIELDS, Phase
 from .stats import Stats
-from .validate import ALL, Dataset
+from .validate import Dataset
 
 #: Attributes every link to a post carries: the text behind it is from the internet.
 POST_REL = "noopener noreferrer nofollow ugc"

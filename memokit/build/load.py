@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from collections.abc import Iterator
 
-from .errors import Problems
+from ..model import Problems
 
 SIGNAL_FILES = ("signals.jsonl", "signals.csv")
 TAXONOMY_FILE = "taxonomy.toml"

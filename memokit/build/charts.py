@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import chartspec, vega
-from .errors import MemokitError
+from ..model import ALL, MemokitError
 from .stats import Share, Stats
-from .validate import ALL
 
 
 @dataclass(frozen=True)

@@ -7,18 +7,12 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from urllib.parse import urlsplit, urlunsplit
-
 import pandas as pd
-
 from pydantic import ValidationError
 
-from .errors import Problems
+from ..model import ALL, FILTER_FIELDS, NO_CONTROL, SIGNAL_FIELDS, Denominator, Problems, Signal, Taxonomy
+from ..model.urls import url_key
 from .load import RawRecord, RawTaxonomy, find_signals_file, iter_signals, read_taxonomy
-from .models import FILTER_FIELDS, NO_CONTROL, SIGNAL_FIELDS, Denominator, Signal, Taxonomy
-
-#: The denominator every project has: all signals.
-ALL = "all"
 
 
 #: The columns of ``Dataset.frame``: every signal field, lists joined with ";", dates as ISO text.
@@ -252,7 +246,7 @@ class _SignalChecker:
                 problems.add(record.path, record.line, field, _message(error))
             return None
         ok = True
-        key, url_problem = _url_key(signal.url)
+        key, url_problem = url_key(signal.url)
         if url_problem:
             problems.add(record.path, record.line, "url", url_problem)
             ok = False
@@ -285,51 +279,6 @@ class _SignalChecker:
 
 
 _KNOWN = frozenset(SIGNAL_FIELDS)
-# The common shape of a post URL, checked and canonicalised without urlsplit (a million URLs).
-_SIMPLE_URL = re.compile(r"(?i)(https?)://([a-z0-9.-]+)(?::(\d{1,5}))?(/[^\s#?]*)?(\?[^\s#]*)?(#\S*)?")
-
-
-def _url_key(url: str) -> tuple[str | None, str | None]:
-    """Return (canonical form, None) for a valid URL, or (None, problem)."""
-    simple = _SIMPLE_URL.fullmatch(url)
-    if simple:
-        scheme, host, port, path, query, _ = simple.groups()
-        scheme = scheme.lower()
-        if port is None or int(port) <= 65535:
-            default = port is None or int(port) == (80 if scheme == "http" else 443)
-            netloc = host.lower() if default else f"{host.lower()}:{int(port)}"
-            query = query if query and len(query) > 1 else ""
-            return f"{scheme}://{netloc}{(path or '').rstrip('/')}{query}", None
-    problem = _check_url(url)
-    return (None, problem) if problem else (canonical_url(url), None)
-
-
-def _check_url(url: str) -> str | None:
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 -- raises on a malformed or out-of-range port
-    except ValueError as exc:
-        return f"malformed URL ({exc}): {url[:80]!r}"
-    if parts.scheme.lower() not in ("http", "https"):
-        return f"expected an absolute http(s) URL, got {url[:80]!r}"
-    if not parts.netloc or not parts.hostname:
-        return f"expected an absolute http(s) URL with a host, got {url[:80]!r}"
-    if any(ch.isspace() for ch in url):
-        return "URL contains white space"
-    return None
-
-
-def canonical_url(url: str) -> str:
-    """Return the form two URLs of the same post share: lower-case scheme and host,
-    no default port, no trailing slash, no fragment."""
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    port = parts.port
-    if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
-        host = f"{host}:{port}"
-    path = parts.path.rstrip("/")
-    return urlunsplit((scheme, host, path, parts.query, ""))
 
 
 _MESSAGES = {

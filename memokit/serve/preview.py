@@ -26,9 +26,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from .cli import EXIT_INPUT, EXIT_OK, TerminalProgress, run_build
-from .pipeline import Project
+from ..build.pipeline import Project
+from ..console import EXIT_INPUT, EXIT_OK, TerminalProgress, run_build
 
+#: The preview's own script and stylesheet, added to every page it serves.
+ASSET_DIR = Path(__file__).resolve().parent / "assets"
 #: Where the preview's own files and event stream live; no site file can be there.
 PREFIX = "/__memokit__/"
 EVENTS = PREFIX + "events"
@@ -153,7 +155,7 @@ class Handler(SimpleHTTPRequestHandler):
             return self._events()
         if path in ASSETS:
             name, kind = ASSETS[path]
-            return self._send(HTTPStatus.OK, kind, (Path(__file__).parent / name).read_bytes())
+            return self._send(HTTPStatus.OK, kind, (ASSET_DIR / name).read_bytes())
         if path.startswith(PREFIX):
             return self.send_error(HTTPStatus.NOT_FOUND)
         target = self._file(path)

@@ -14,8 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from .models import FILTER_FIELDS, Taxonomy
-from .validate import ALL, Dataset
+from ..model import ALL, FILTER_FIELDS, Taxonomy
+from .validate import Dataset
 
 #: z for a two-sided 95% interval.
 Z95 = 1.959963984540054

@@ -7,18 +7,18 @@ from dataclasses import dataclass
 from collections.abc import Callable
 from pathlib import Path
 
+from ..model import InputError, MemokitError, Problem, Problems, grouped
 from .charts import build_charts
 from .claims import BLOCKS, BoundPage, ClaimResult, bind_page, check_claims
-from .errors import InputError, MemokitError, Problem, Problems, grouped
 from .lint import Finding, lint_page
 from .load import utf8_error_line
-from .memo import load_pages
+from .pages import load_pages
 from .render import TEMPLATES, render_site, staged_site
 from .stats import Stats, compute
 from .validate import Dataset, load_dataset
 
 #: The built-in templates; a project's own templates folder overrides any of them by name.
-BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+BUILTIN_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 class CheckFailure(MemokitError):

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from ..model import ALL
 from .stats import Share, Stats, StatsError, round_percent
-from .validate import ALL
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")

@@ -1,0 +1,67 @@
+"""A signal: one public developer post, coded with a theme and a lifecycle phase."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from .text import NO_CONTROL, SLUG, Text
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _parse_date(value: Any) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _DATE.match(value):
+        raise ValueError(f"expected a date YYYY-MM-DD or null, got {value!r}")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"not a real date: {value!r}") from None
+
+
+def _split_list(value: Any) -> Any:
+    # CSV cells hold lists as "a;b"; JSON holds real lists.
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(";") if part.strip())
+    return value
+
+
+class Signal(BaseModel):
+    """One public developer post, coded with a theme and a lifecycle phase."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=False)
+
+    # id and source have patterns of their own, which also exclude control characters.
+    id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
+    url: Text = Field(min_length=1, max_length=2000)
+    source: str = Field(pattern=SLUG, max_length=40)
+    community: Text = Field(min_length=1, max_length=200)
+    title: Text = Field(min_length=1, max_length=1000)
+    created: Annotated[date | None, BeforeValidator(_parse_date)]
+    theme: Text = Field(min_length=1)
+    phase: Text = Field(min_length=1)
+    summary: Text = Field(min_length=1, max_length=2000)
+    model_family: Text = Field(default="", max_length=40)
+    tool: Text = Field(default="", max_length=40)
+    found_by: Annotated[tuple[Text, ...], BeforeValidator(_split_list)] = ()
+    sample: Text = Field(default="", max_length=40)
+
+    @property
+    def year(self) -> str:
+        """Return the year of the post, or ``"unknown"``."""
+        return str(self.created.year) if self.created else "unknown"
+
+
+#: Fields a signal may have; anything else is ignored with a warning.
+SIGNAL_FIELDS: tuple[str, ...] = tuple(Signal.model_fields)
+REQUIRED_FIELDS: tuple[str, ...] = tuple(
+    name for name, info in Signal.model_fields.items() if info.is_required()
+)
+
+__all__ = ["NO_CONTROL", "REQUIRED_FIELDS", "SIGNAL_FIELDS", "Signal", "Text"]
