@@ -9,10 +9,8 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .build import vega

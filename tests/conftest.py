@@ -8,11 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from helpers import serve
 
-from memokit.build.pipeline import Project, build
-from memokit.build.pipeline import BUILTIN_TEMPLATES
+from memokit.build.pipeline import BUILTIN_TEMPLATES, Project, build
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = [

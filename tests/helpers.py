@@ -5,6 +5,7 @@ Every signal made here is synthetic: ids start with ``syn-`` and URLs point at e
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import http.server
@@ -19,9 +20,9 @@ from typing import Any
 
 import pytest
 
+from memokit.build.validate import Dataset, load_dataset
 from memokit.model import InputError
 from memokit.scaffold import new_project
-from memokit.build.validate import Dataset, load_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -201,10 +202,9 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
     def handle(self) -> None:
-        try:
+        # The browser may go away mid-response: not the site's problem.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             super().handle()
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the browser went away mid-response: not the site's problem
 
 
 @contextmanager

@@ -40,8 +40,8 @@ from typing import Any
 import pytest
 from helpers import TAXONOMY, csv_text, jsonl, signal, tree_digest
 
-from memokit.cli import main
 from memokit.build.pipeline import BUILTIN_TEMPLATES
+from memokit.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_PY = ROOT / "build.py"
@@ -246,7 +246,7 @@ class Case:
     id: str
     mutate: Mutation
     file: str  # the offending file or folder, relative to the project
-    line: int | None | tuple[int | None, ...]  # a tuple: any of these (generated input, no parser position)
+    line: int | tuple[int | None, ...] | None  # a tuple: any of these (generated input, no parser position)
     field: str | None
     phrase: str  # a key phrase of the message
     count: int | None = 1  # how many problems the input holds (None: not checked)
@@ -478,7 +478,7 @@ def run_main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, 
         code = main(args)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 2
-    except BaseException as exc:  # noqa: BLE001 -- the point is that nothing may escape
+    except BaseException as exc:
         captured = capsys.readouterr()
         pytest.fail(f"exception escaped memokit.cli.main: {type(exc).__name__}: {str(exc)[:200]}\n"
                     f"stderr so far: {captured.err[:500]}\n{traceback.format_exc(limit=-4)}")
@@ -503,7 +503,7 @@ def parse_problems(err: str) -> list[Printed]:
         # Problems in several files: each file's lines follow a "PATH (N problems):" header.
         assert headers[0], f"grouped output must start with a file header: {body[0]!r}"
         groups: list[tuple[str, int, list[str]]] = []
-        for line, header in zip(body, headers):
+        for line, header in zip(body, headers, strict=False):
             if header:
                 groups.append((header["path"], int(header["count"]), []))
             else:
@@ -512,7 +512,7 @@ def parse_problems(err: str) -> list[Printed]:
         for path, count, lines in groups:
             assert lines and all(line.startswith(path) for line in lines), f"{path}: lines of another file: {lines}"
             assert count == len(lines) or (total > 50 and (path, count, lines) == groups[-1]), (path, count, lines)
-        body = [line for line, header in zip(body, headers) if not header]
+        body = [line for line, header in zip(body, headers, strict=False) if not header]
     assert len(body) == min(total, 50), f"{len(body)} problem lines for {total} problems:\n{err}"
     printed = []
     for line in body:

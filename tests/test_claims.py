@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from memokit.cli import main
 from memokit.build.pipeline import BUILTIN_TEMPLATES
+from memokit.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,9 +8,9 @@ import shutil
 import pytest
 from helpers import ROOT, jsonl, load, make_data, tree_digest
 
-from memokit.cli import main
-from memokit.build.stats import compute
 from memokit.build.pipeline import BUILTIN_TEMPLATES
+from memokit.build.stats import compute
+from memokit.cli import main
 
 TEMPLATES = BUILTIN_TEMPLATES
 THEMES = ("train-setup", "did-it-improve", "regression", "data-quality", "when-to-retrain", "continual-update",

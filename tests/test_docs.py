@@ -21,8 +21,17 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     assert ci_lines == [c for c in _commands() if "pytest" in c]
 
 
-def test_readme_build_command_runs_build_py() -> None:
-    assert any("python3 build.py" in c for c in _commands())
+def test_readme_build_command_runs_build_py_in_a_virtual_environment() -> None:
+    [build] = [c for c in _commands() if "build.py" in c and "venv" in c]
+    assert "python3 -m venv .venv" in build and build.endswith(".venv/bin/python build.py")
+    assert "pip install" in build and "python3 -m pip" not in build  # never into the system's Python
+
+
+def test_readme_test_command_uses_a_fresh_virtual_environment_and_the_static_checks() -> None:
+    [test] = [c for c in _commands() if "pytest" in c]
+    assert "python3 -m venv --clear .venv" in test and "python3 -m pip" not in test
+    for step in (".venv/bin/ruff check", ".venv/bin/mypy", ".venv/bin/python -m pytest"):
+        assert step in test
 
 
 def test_every_command_line_option_is_documented() -> None:

@@ -12,8 +12,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from memokit.build.pipeline import BUILTIN_TEMPLATES
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+
+from memokit.build.pipeline import BUILTIN_TEMPLATES
 
 ROOT = Path(__file__).resolve().parent.parent
 TAXONOMY = tomllib.loads((ROOT / "data" / "taxonomy.toml").read_text(encoding="utf-8"))

@@ -6,8 +6,8 @@ import json
 
 from helpers import TAXONOMY, csv_text, jsonl, load, make_data, problems, signal
 
-from memokit.model import Problems
 from memokit.build.load import read_signals
+from memokit.model import Problems
 
 
 def _fields(dataset):

@@ -11,9 +11,8 @@ import pytest
 from helpers import serve
 from playwright.sync_api import Page, expect
 
-from memokit.build.pipeline import Project, build
+from memokit.build.pipeline import BUILTIN_TEMPLATES, Project, build
 from memokit.build.render import PAGE_SIZE
-from memokit.build.pipeline import BUILTIN_TEMPLATES
 
 ROOT = Path(__file__).resolve().parent.parent
 BIG = 4_500  # posts in the theme "regression": three files of 2,000, 2,000 and 500

@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from helpers import slow_project
 
 from memokit.console import TerminalProgress

@@ -22,12 +22,10 @@ from helpers import TAXONOMY as SMALL_TAXONOMY
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from memokit.model import Problems
 from memokit.build.load import RawRecord, RawTaxonomy
-from memokit.model import Taxonomy
 from memokit.build.stats import DIMENSIONS, Stats, compute, largest_remainder, wilson
-from memokit.model import ALL
 from memokit.build.validate import Dataset, validate_signals, validate_taxonomy
+from memokit.model import ALL, Problems, Taxonomy
 
 ROOT = Path(__file__).resolve().parent.parent
 FLAGSHIP_TAXONOMY = (ROOT / "data" / "taxonomy.toml").read_text(encoding="utf-8")
@@ -131,12 +129,12 @@ def test_largest_remainder_sums_to_100_and_moves_each_quota_by_less_than_a_point
         assert result == [0] * len(counts)
         return
     assert sum(result) == 100
-    for count, percent in zip(counts, result):
+    for count, percent in zip(counts, result, strict=False):
         assert _within_one_point(percent, count, total), (count, total, percent)
     # Hamilton's method: a category rounded down never has a larger remainder than one rounded up.
     remainder = [Fraction(100 * c, total) - math.floor(Fraction(100 * c, total)) for c in counts]
-    up = [i for i, (c, p) in enumerate(zip(counts, result)) if p > math.floor(Fraction(100 * c, total))]
-    down = [i for i, (c, p) in enumerate(zip(counts, result)) if p == math.floor(Fraction(100 * c, total))]
+    up = [i for i, (c, p) in enumerate(zip(counts, result, strict=False)) if p > math.floor(Fraction(100 * c, total))]
+    down = [i for i, (c, p) in enumerate(zip(counts, result, strict=False)) if p == math.floor(Fraction(100 * c, total))]
     if up and down:
         assert min(remainder[i] for i in up) >= max(remainder[i] for i in down)
     # Deterministic: the same counts always give the same percents, and the input is not touched.

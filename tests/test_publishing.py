@@ -13,8 +13,8 @@ import pytest
 from helpers import serve
 from playwright.sync_api import Page, expect
 
-from memokit.cli import main
 from memokit.build.pipeline import BUILTIN_TEMPLATES
+from memokit.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBPATH = "memo-repo"

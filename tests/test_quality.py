@@ -64,7 +64,7 @@ def test_every_page_is_valid_html(flagship_site: Path) -> None:
 def test_the_memo_page_weighs_at_most_100_kb_before_any_interaction(page: Page, served_site: str) -> None:
     sizes: dict[str, int] = {}
 
-    def record(response) -> None:  # noqa: ANN001
+    def record(response) -> None:
         sizes[response.url] = len(response.body())
 
     page.on("response", record)

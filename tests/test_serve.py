@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
-
 from helpers import slow_project
+from playwright.sync_api import Page, expect
 
 from memokit.scaffold import new_project
 

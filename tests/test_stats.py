@@ -33,7 +33,7 @@ def test_largest_remainder_matches_hand_computed_values(counts, expected):
 def test_largest_remainder_sums_to_100(counts):
     result = largest_remainder(counts)
     assert sum(result) == 100
-    assert all(math.floor(100 * c / sum(counts)) <= p <= math.ceil(100 * c / sum(counts)) for c, p in zip(counts, result))
+    assert all(math.floor(100 * c / sum(counts)) <= p <= math.ceil(100 * c / sum(counts)) for c, p in zip(counts, result, strict=False))
 
 
 def test_largest_remainder_of_all_zeros_is_all_zeros():

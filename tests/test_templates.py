@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from memokit.cli import main
 from memokit.build.pipeline import BUILTIN_TEMPLATES
+from memokit.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,10 +8,9 @@ from datetime import date
 import pytest
 from helpers import TAXONOMY, load, make_data, problems, signal
 
-from memokit.model import InputError, Problem, Problems
 from memokit.build.load import read_signals
-from memokit.model import canonical_url
 from memokit.build.validate import validate_signals
+from memokit.model import InputError, Problem, Problems, canonical_url
 
 THEME_IDS = "setup, improve, breakage, retrain"
 
@@ -189,7 +188,7 @@ def test_every_bad_line_is_reported_not_just_the_first(tmp_path):
     found = problems(data)
     assert len(found) == 4
     path = re.escape(str(data / "signals.jsonl"))
-    for line, problem in zip((1, 3, 4, 5), found):
+    for line, problem in zip((1, 3, 4, 5), found, strict=False):
         assert re.fullmatch(rf"{path}:{line}: (title|theme|url|created): .+", problem), problem
 
 

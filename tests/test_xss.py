@@ -27,8 +27,7 @@ import pytest
 from helpers import jsonl, serve
 from playwright.sync_api import Page, expect
 
-from memokit.build.pipeline import Project, build
-from memokit.build.pipeline import BUILTIN_TEMPLATES
+from memokit.build.pipeline import BUILTIN_TEMPLATES, Project, build
 
 ROOT = Path(__file__).resolve().parent.parent
 TAXONOMY_TEXT = (ROOT / "data" / "taxonomy.toml").read_text(encoding="utf-8")

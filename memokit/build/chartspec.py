@@ -59,7 +59,7 @@ def chart_spec(title: str, rows: list[dict[str, Any]], colors: dict[str, str], s
         labelLimit=240, labelColor=INK, ticks=False, domain=False, labelPadding=6,
         minExtent=max(60, 8 * max(len(row["label"]) for row in rows)),
     ))
-    base = alt.Chart(alt.Data(values=rows))
+    base = alt.Chart(alt.Data(values=rows))  # type: ignore[no-untyped-call]
     bars = base.mark_bar(height={"band": 0.7}).encode(
         x=x, y=y,
         color=alt.Color("phase:N", scale=alt.Scale(domain=domain, range=[colors[p] for p in domain]), legend=None),

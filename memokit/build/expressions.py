@@ -144,7 +144,7 @@ NAMES = ("n", "first_date", "last_date")
 
 
 def _as_fraction(value: Any, fmt: str) -> float:
-    if isinstance(value, Share):
+    if isinstance(value, Share) and value.value is not None:
         return value.value
     if isinstance(value, float | int) and not isinstance(value, bool):
         return float(value)
@@ -166,6 +166,8 @@ def _percent(value: Any, digits: int = 0) -> str:
 
 def format_interval(share: Share, digits: int = 0) -> str:
     """Return the Wilson interval of ``share`` as percents, e.g. ``18–27%``."""
+    if share.low is None or share.high is None:
+        raise ExpressionError("a share of an empty denominator has no interval")
     if digits == 0:
         low = round_percent(round(share.low * 10**9), 10**9)
         high = round_percent(round(share.high * 10**9), 10**9)
@@ -283,7 +285,7 @@ def _format_call(node: ast.expr) -> tuple[str, list[Any]]:
         return node.id, []
     if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FORMATS
             and not node.keywords and all(isinstance(a, ast.Constant) for a in node.args)):
-        return node.func.id, [a.value for a in node.args]
+        return node.func.id, [a.value for a in node.args if isinstance(a, ast.Constant)]
     raise ExpressionError(f"unknown format after '|'; expected one of: {', '.join(FORMATS)}")
 
 
@@ -370,7 +372,7 @@ class _Evaluator:
         if any(kw.arg is None for kw in node.keywords):
             raise ExpressionError("** arguments are not allowed")
         args = [self.visit(a) for a in node.args]
-        kwargs = {kw.arg: self.visit(kw.value) for kw in node.keywords}
+        kwargs = {str(kw.arg): self.visit(kw.value) for kw in node.keywords}
         try:
             return FUNCTIONS[node.func.id](self.stats, *args, **kwargs)
         except TypeError as exc:
@@ -378,7 +380,7 @@ class _Evaluator:
 
     def _number(self, node: ast.AST) -> float | int:
         value = self.visit(node)
-        if isinstance(value, Share):
+        if isinstance(value, Share) and value.value is not None:
             return value.value
         if isinstance(value, Count):
             return value.value

@@ -147,8 +147,8 @@ def lint_page(page: Page) -> list[Finding]:
              *(item.label for item in meta.headline), *(claim.sentence for claim in meta.claims)]
     for value in shown:
         for column, kind, text in lint_text(value):
-            line, col = _locate(page.front_matter, value, column)
-            findings.append(Finding(page.path, line, col, kind, text))
+            at_line, at_column = _locate(page.front_matter, value, column)
+            findings.append(Finding(page.path, at_line, at_column, kind, text))
     return findings
 
 

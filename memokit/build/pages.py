@@ -82,7 +82,7 @@ def _load_page(path: Path, slug: str, problems: Problems) -> Page | None:
     if not isinstance(data, dict):
         problems.add(path, 2, None, "front matter must be a mapping of keys to values (title: ...)")
         return None
-    key_lines = {}
+    key_lines: dict[str, int] = {}
     for number in range(1, end):
         found = re.match(r"^([A-Za-z_][\w-]*)\s*:", lines[number])
         if found:

@@ -172,7 +172,7 @@ class Stats:
                 members = [breakdown[value] if value in breakdown.keys() else make_share(value, value, 0, total, 0)
                            for value in values]
                 count = sum(m.count for m in members)
-                percent = sum(m.percent for m in members) if total else None
+                percent = sum(m.percent or 0 for m in members) if total else None
                 label = " or ".join(m.label for m in members)
                 return make_share("+".join(values), label, count, total, percent)
         mask = self._mask(self.denominators[of].where)
@@ -329,8 +329,9 @@ def compute(dataset: Dataset) -> Stats:
     )
     top_communities = {
         theme.id: tuple(
-            (str(row.community), int(row.count))
-            for row in top[top["theme"] == theme.id].head(TOP_COMMUNITIES).itertuples()
+            (str(community), int(count))
+            for community, count in top.loc[top["theme"] == theme.id, ["community", "count"]]
+            .head(TOP_COMMUNITIES).itertuples(index=False)
         )
         for theme in taxonomy.themes
     }

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from ..model import ALL, FILTER_FIELDS, NO_CONTROL, SIGNAL_FIELDS, Denominator, Problems, Signal, Taxonomy
 from ..model.urls import url_key
@@ -293,7 +294,7 @@ _MESSAGES = {
 }
 
 
-def _message(error: dict[str, Any]) -> str:
+def _message(error: ErrorDetails) -> str:
     kind = error["type"]
     got = error.get("input")
     if kind == "value_error":
@@ -303,7 +304,7 @@ def _message(error: dict[str, Any]) -> str:
     if kind == "string_pattern_mismatch":
         return f"expected text matching {error['ctx']['pattern']}, got {_short(got)}"
     if kind == "string_too_long":
-        return f"too long: {len(got)} characters, at most {error['ctx']['max_length']}"
+        return f"too long: {len(got or '')} characters, at most {error['ctx']['max_length']}"
     if kind == "string_too_short":
         return "must not be empty"
     if kind == "too_short":
@@ -311,7 +312,7 @@ def _message(error: dict[str, Any]) -> str:
     if kind in _MESSAGES:
         suffix = "" if kind in ("missing", "extra_forbidden") else f", got {type(got).__name__}"
         return _MESSAGES[kind] + suffix
-    return error["msg"]
+    return str(error["msg"])
 
 
 def _short(value: Any) -> str:

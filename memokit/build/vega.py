@@ -134,7 +134,8 @@ class Pending:
         self.pipeline, self.call = pipeline, call
 
     def result(self) -> tuple[str, str | None]:
-        return self.pipeline.wait(self.call)
+        svg, share = self.pipeline.wait(self.call)
+        return svg, share
 
 
 def start() -> None:

@@ -12,12 +12,32 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .page import INDEX, ClaimSpec, FrontMatter, HeadlineItem, Page
-    from .problems import MAX_PRINTED, InputError, MemokitError, Problem, Problems, grouped
-    from .signal import REQUIRED_FIELDS, SIGNAL_FIELDS, Signal
-    from .taxonomy import ALL, FILTER_FIELDS, Denominator, Phase, Taxonomy, Theme
-    from .text import NO_CONTROL, SLUG, SLUG_RE, Text
-    from .urls import canonical_url, url_key
+    from .page import INDEX as INDEX
+    from .page import ClaimSpec as ClaimSpec
+    from .page import FrontMatter as FrontMatter
+    from .page import HeadlineItem as HeadlineItem
+    from .page import Page as Page
+    from .problems import MAX_PRINTED as MAX_PRINTED
+    from .problems import InputError as InputError
+    from .problems import MemokitError as MemokitError
+    from .problems import Problem as Problem
+    from .problems import Problems as Problems
+    from .problems import grouped as grouped
+    from .signal import REQUIRED_FIELDS as REQUIRED_FIELDS
+    from .signal import SIGNAL_FIELDS as SIGNAL_FIELDS
+    from .signal import Signal as Signal
+    from .taxonomy import ALL as ALL
+    from .taxonomy import FILTER_FIELDS as FILTER_FIELDS
+    from .taxonomy import Denominator as Denominator
+    from .taxonomy import Phase as Phase
+    from .taxonomy import Taxonomy as Taxonomy
+    from .taxonomy import Theme as Theme
+    from .text import NO_CONTROL as NO_CONTROL
+    from .text import SLUG as SLUG
+    from .text import SLUG_RE as SLUG_RE
+    from .text import Text as Text
+    from .urls import canonical_url as canonical_url
+    from .urls import url_key as url_key
 
 _WHERE = {
     "page": ("INDEX", "ClaimSpec", "FrontMatter", "HeadlineItem", "Page"),

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from .text import NO_CONTROL, SLUG, Text
+
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 

@@ -182,8 +182,8 @@ class Handler(SimpleHTTPRequestHandler):
 
     def _no_site(self) -> bytes:
         error = self.preview.state()["error"] or "The first build has not finished yet."
-        return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>memokit preview: '
-                f'no site yet</title>'.encode() + INJECT +
+        return (b'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>memokit preview: '
+                b'no site yet</title>' + INJECT +
                 f'</head><body><main><h1>No site yet</h1><p>The build failed; fix the problems below and '
                 f'this page reloads by itself.</p><pre>{html.escape(error)}</pre></main></body></html>'.encode())
 
