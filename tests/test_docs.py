@@ -22,7 +22,7 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
 
 
 def test_readme_build_command_runs_build_py_in_a_virtual_environment() -> None:
-    [build] = [c for c in _commands() if "build.py" in c and "venv" in c]
+    [build] = [c for c in _commands() if c.endswith("build.py")]
     assert "python3 -m venv .venv" in build and build.endswith(".venv/bin/python build.py")
     assert "pip install" in build and "python3 -m pip" not in build  # never into the system's Python
 

@@ -81,4 +81,5 @@ def test_the_pages_workflow_tests_builds_and_deploys_with_the_official_actions()
     workflow = (ROOT / ".github" / "workflows" / "pages.yml").read_text(encoding="utf-8")
     for action in ("actions/configure-pages@", "actions/upload-pages-artifact@", "actions/deploy-pages@"):
         assert action in workflow
-    assert "python3 -m pytest" in workflow and "python3 build.py --site-url" in workflow
+    assert ".venv/bin/python -m pytest" in workflow and ".venv/bin/python build.py --site-url" in workflow
+    assert "python3 -m venv --clear .venv" in workflow and ".venv/bin/mypy" in workflow
