@@ -168,3 +168,30 @@ def test_bindings_in_code_are_shown_as_written_not_evaluated(project: Path) -> N
     html = (project / "site" / "index.html").read_text(encoding="utf-8")
     assert "<code>{{ share(&quot;no-such-theme&quot;) }} and 89%" in html
     assert "<code>{{ n }}</code>" in html
+
+
+def test_indented_code_in_lists_and_blockquotes_is_code_to_bindings_and_the_lint(project: Path) -> None:
+    append_paragraph(project, "Some prose.\n\n    results = 42\n    {{ n }}\n\n- an item\n\n        {{ share(\"nope\") }} 89%\n\n"
+                              ">     {{ count() }} 2,562\n\nAfter: {{ n }} posts.")
+    assert run(project, "-q") == 0
+    html = (project / "site" / "index.html").read_text(encoding="utf-8")
+    assert "<pre><code>results = 42\n{{ n }}\n</code></pre>" in html
+    assert "<code>{{ share(\"nope\") }} 89%" in html and "<code>{{ count() }} 2,562" in html
+    assert re.search(r'After: <data class="bound" [^>]*data-expr="n"', html)
+
+
+def test_a_binding_in_a_link_target_is_invalid_input(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    line = append_paragraph(project, "See [the posts](themes/{{ n }}.html).")
+    assert run(project) == 2
+    err = capsys.readouterr().err
+    assert f"index.md:{line}: {{{{ n }}}} stands in a link target or an HTML attribute (href)" in err
+
+
+def test_a_binding_in_alt_text_shows_as_plain_text(project: Path) -> None:
+    append_paragraph(project, '![A chart of {{ n }} posts](assets/favicon.svg "{{ share("regression") }} break")')
+    assert run(project, "-q") == 0
+    html = (project / "site" / "index.html").read_text(encoding="utf-8")
+    claims = json.loads((project / "site" / "data" / "claims.json").read_text(encoding="utf-8"))
+    n = next(b["text"] for b in claims["bindings"] if b["expression"] == "n")
+    share = next(b["text"] for b in claims["bindings"] if b["expression"] == 'share("regression")')
+    assert f'alt="A chart of {n} posts"' in html and f'title="{share} break"' in html

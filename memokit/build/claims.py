@@ -3,7 +3,8 @@
 In a page's Markdown, ``{{ expression }}`` inserts a number computed from the data (see
 ``expressions``). A paragraph that holds nothing but ``{{ cards() }}``, ``{{ chart("phase") }}``,
 ``{{ chart("theme") }}``, ``{{ headline() }}``, ``{{ methodology() }}`` or ``{{ claims() }}``
-places one of the generated blocks there. Text inside code spans and fenced code is left alone.
+places one of the generated blocks there. Whatever the Markdown parser takes for code (fenced,
+indented, inline, or ``<code>`` and ``<pre>`` in raw HTML) is left as written (``memokit.build.prose``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from ..model import INDEX, HeadlineItem, Page, Problems
 from .expressions import EmptyDenominator, ExpressionError, evaluate, parse, render, terms
-from .lint import markdown_lines
+from .prose import READ_ATTRIBUTES, Analysis, Spot, find_bindings
 from .stats import Stats
 
 #: Generated blocks a page may place, with the arguments each takes.
@@ -26,8 +27,6 @@ BLOCKS: dict[str, tuple[str, ...]] = {
     "methodology": (),
     "claims": (),
 }
-_BINDING = re.compile(r"\{\{(.*?)\}\}")
-_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 INLINE_OPEN, INLINE_CLOSE = "\ue000", "\ue001"
 FACT_OPEN, FACT_CLOSE = "\ue004", "\ue005"
 BLOCK_OPEN, BLOCK_CLOSE = "\ue002", "\ue003"
@@ -108,18 +107,25 @@ class BoundPage:
     claims: list[ClaimResult] = field(default_factory=list)
 
 
-def bind_page(page: Page, stats: Stats, problems: Problems) -> BoundPage:
-    """Evaluate every binding of ``page``; unknown names and bad syntax become problems."""
+def bind_page(page: Page, stats: Stats, problems: Problems, analysis: Analysis) -> BoundPage:
+    """Evaluate every binding of ``page`` that the Markdown parser puts in prose (``analysis``);
+    bindings in code, comments and link definitions stay as written. Unknown names and bad
+    syntax become problems."""
     bound = BoundPage(page, "")
-    bound.markdown = "\n".join(
-        line if code else _bind_line(line, number, bound, stats, problems)
-        for number, line, code in markdown_lines(page.body, page.body_line)
-    )
+    spots: dict[int, dict[int, Spot]] = {}
+    for spot in analysis.bindings:
+        spots.setdefault(spot.line, {})[spot.column - 1] = spot
+    lines = page.body.split("\n")
+    for index, line in enumerate(lines):
+        number = page.body_line + index
+        if number in spots:
+            lines[index] = _bind_line(line, number, spots[number], bound, stats, problems)
+    bound.markdown = "\n".join(lines)
 
     headline = page.meta.headline or (default_headline(stats) if page.slug == INDEX else ())
     for index, item in enumerate(headline):
-        line = page.key_lines.get("headline", 1)
-        binding = _binding(item.value, line, 0, bound, stats, problems, f"headline[{index + 1}]")
+        at = page.key_lines.get("headline", 1)
+        binding = _binding(item.value, at, 0, bound, stats, problems, f"headline[{index + 1}]")
         if binding:
             bound.headline.append((binding, item.label))
     return bound
@@ -133,21 +139,26 @@ def default_headline(stats: Stats) -> tuple[HeadlineItem, ...]:
     )
 
 
-def _bind_line(line: str, number: int, bound: BoundPage, stats: Stats, problems: Problems) -> str:
-    code = [m.span() for m in _CODE_SPAN.finditer(line)]
+def _bind_line(line: str, number: int, spots: dict[int, Spot], bound: BoundPage, stats: Stats,
+               problems: Problems) -> str:
     pieces: list[str] = []
     last = 0
-    for match in _BINDING.finditer(line):
-        start, end = match.span()
-        if any(a <= start < b for a, b in code):
-            continue
+    for start, end, inner in find_bindings(line):
+        spot = spots.get(start)
+        if spot is None or not (spot.read or spot.attribute):
+            continue  # code, a comment, a link definition: shown as written, never evaluated
         pieces.append(line[last:start])
         last = end
-        expression = match.group(1).strip()
+        expression = inner.strip()
+        attribute = None if spot.in_text else spot.attribute
+        if attribute is not None and attribute not in READ_ATTRIBUTES:
+            problems.add(bound.page.path, number, None, f"{{{{ {expression} }}}} stands in a link target or an "
+                         f"HTML attribute ({attribute}), where no number can be shown: move it into the text")
+            continue
         block = _block(expression)
         if block is not None:
             name, argument = block
-            if line.strip() != match.group(0):
+            if line.strip() != line[start:end] or attribute is not None:
                 problems.add(bound.page.path, number, None,
                              f"{{{{ {expression} }}}} places a block: put it on a line of its own")
                 continue
@@ -161,11 +172,12 @@ def _bind_line(line: str, number: int, bound: BoundPage, stats: Stats, problems:
         if expression.startswith("fact(") or expression.startswith("fact ("):
             fact = _fact(expression, number, bound, problems)
             if fact:
-                pieces.append(f"{FACT_OPEN}{len(bound.facts) - 1}{FACT_CLOSE}")
+                pieces.append(fact.text if attribute else f"{FACT_OPEN}{len(bound.facts) - 1}{FACT_CLOSE}")
             continue
         binding = _binding(expression, number, start + 1, bound, stats, problems)
         if binding:
-            pieces.append(f"{INLINE_OPEN}{len(bound.bindings) - 1}{INLINE_CLOSE}")
+            # Alt text and titles show the number as plain text; Markdown escapes it there.
+            pieces.append(binding.text if attribute else f"{INLINE_OPEN}{len(bound.bindings) - 1}{INLINE_CLOSE}")
     pieces.append(line[last:])
     return "".join(pieces)
 

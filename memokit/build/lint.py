@@ -1,7 +1,7 @@
 """The hand-typed number lint: a number in the prose that no binding computed fails the build.
 
-What is flagged, on prose lines outside ``{{ … }}``, code spans, fenced code, link targets,
-raw HTML tags and bare URLs:
+What is flagged, in the prose as the Markdown parser sees it (not in code of any kind, link
+targets, markup or comments: see ``memokit.build.prose``), outside ``{{ … }}`` and bare URLs:
 
 - percentages: ``89%``, ``89 %``, ``89 percent``, ``12.5 per cent``, ``ten percent``;
 - ratios: ``3 in 5``, ``1 out of 4``, ``one in four``, ``half of``, ``a third of``, ``two thirds of``;
@@ -21,11 +21,11 @@ the data cannot compute it is written as an outside fact with its source:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..model import Page
+from .prose import HEADING, Analysis, Spot
 
 _SMALL = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
           "sixteen|seventeen|eighteen|nineteen|twenty")
@@ -50,12 +50,12 @@ _PATTERNS = (
 )
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
 _ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th)$")
+# Text that is never a hand-typed number wherever it stands. Which text is code, a link target or
+# markup is not decided here: the Markdown parser decides that (``memokit.build.prose``).
 _MASKS = (
-    re.compile(r"\{\{.*?\}\}"),                      # bindings and facts
-    re.compile(r"(`+).+?\1"),                         # code spans
-    re.compile(r"\]\([^)]*\)"),                       # link targets
-    re.compile(r"\]\[[^\]]*\]|^\s*\[[^\]]+\]:.*$"),   # reference links and their definitions
-    re.compile(r"<[^>\n]*>"),                         # raw HTML tags and autolinks
+    re.compile(r"\{\{.*?\}\}"),                       # bindings and facts (in plain front-matter text)
+    re.compile(r"\]\[[^\]]*\]|^\s*\[[^\]]+\]:.*$"),   # reference-link labels and their definitions
+    re.compile(r"\[\^[^\]\s]+\]"),                    # footnote labels
     re.compile(r"\bhttps?://\S+"),                    # bare URLs
     re.compile(r"\b\d{4}-\d{2}-\d{2}\b"),             # ISO dates
     re.compile(rf"\b(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})\b"),
@@ -64,9 +64,9 @@ _MASKS = (
     re.compile(r"\b\d+(?:\.\d+)?\s?%\s+(?=(?:confidence|credible|CI\b|interval))", re.I),  # confidence levels
 )
 _LIST_MARKER = re.compile(r"^(\s*(?:>\s*)*)\d+[.)](?=\s)")
-_HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
-_HEADING_NUMBER = re.compile(r"^(\s{0,3}#{1,6}\s+)\d+(?:\.\d+)*[.)]?(?=\s)")
-_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+# A number that may open a heading: a section number (``## 1. Scope``, ``## 2.1 Method``).
+_SECTION_NUMBER = re.compile(r"\d+(?:\.\d+)*[.)]?(?=\s|$)")
+_BEFORE_SECTION_NUMBER = re.compile(r"^\s{0,3}#{0,6}\s*$")
 # A capitalised word right before the number, itself not at the start of a line or sentence.
 _NAME_BEFORE = re.compile(r"[^\s.!?:;]\s+[*_]*[A-Z][\w.+-]*[*_]*\s+$")
 
@@ -86,66 +86,57 @@ class Finding:
                 "bind it to the data ({{ … }}) or cite it as a fact ({{ fact(\"…\", source=\"…\") }})")
 
 
-def markdown_lines(body: str, first_line: int) -> Iterator[tuple[int, str, bool]]:
-    """Yield ``(line number, text, in fenced code)`` for each line of a Markdown body."""
-    fence: str | None = None
-    for offset, line in enumerate(body.split("\n")):
-        opened = _FENCE.match(line)
-        if fence is not None:
-            if opened and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence):
-                fence = None
-            yield first_line + offset, line, True
-        elif opened:
-            fence = opened.group(1)
-            yield first_line + offset, line, True
-        else:
-            yield first_line + offset, line, False
-
-
-def prose_lines(body: str, first_line: int) -> Iterator[tuple[int, str]]:
-    """Yield ``(line number, text)`` for each Markdown line outside fenced code."""
-    return ((number, line) for number, line, code in markdown_lines(body, first_line) if not code)
-
-
-def lint_text(text: str, heading: bool = False) -> list[tuple[int, str, str]]:
-    """Return ``(column, kind, text)`` for each hand-typed number in one line of prose."""
+def candidates(text: str) -> list[tuple[int, int, str, bool]]:
+    """Return ``(start, end, kind, heading_exempt)`` for each number in one line of text that the
+    lint flags in prose; ``heading_exempt`` marks those a heading may hold (a leading section
+    number, an ordinal). Whether the line is prose at all is for the Markdown parser to say."""
     masked = text
     for mask in _MASKS:
         masked = mask.sub(lambda m: " " * len(m.group(0)), masked)
     masked = _LIST_MARKER.sub(lambda m: m.group(1) + " " * (len(m.group(0)) - len(m.group(1))), masked)
-    if heading:
-        masked = _HEADING_NUMBER.sub(lambda m: m.group(1) + " " * (len(m.group(0)) - len(m.group(1))), masked)
-    found: list[tuple[int, int, str, str]] = []
+    found: list[tuple[int, int, str, bool]] = []
     for kind, pattern in _PATTERNS:
         for match in pattern.finditer(masked):
             start, end = match.span()
             if any(a < end and start < b for a, b, _, _ in found):
                 continue
             word = match.group(0)
-            if kind == "count" and word[0].isdigit() and _exempt_digits(word, masked, start, heading):
-                continue
-            found.append((start, end, kind, text[start:end]))
-    return [(start + 1, kind, word) for start, _, kind, word in sorted(found)]
+            exempt = False
+            if kind == "count" and word[0].isdigit():
+                if _YEAR.match(word) or _NAME_BEFORE.search(masked[:start]):
+                    continue
+                exempt = bool(_ORDINAL.match(word)) or (
+                    bool(_BEFORE_SECTION_NUMBER.match(masked[:start])) and bool(_SECTION_NUMBER.match(masked, start)))
+            found.append((start, end, kind, exempt))
+    return sorted(found)
 
 
-def _exempt_digits(word: str, masked: str, start: int, heading: bool) -> bool:
-    if _YEAR.match(word):
-        return True
-    if _ORDINAL.match(word):
-        return heading
-    return bool(_NAME_BEFORE.search(masked[:start]))
+def lint_text(text: str, heading: bool = False) -> list[tuple[int, str, str]]:
+    """Return ``(column, kind, text)`` for each hand-typed number in one line of plain text (a
+    title, a label, a claim's sentence), or of a heading if ``heading``."""
+    return [(start + 1, kind, text[start:end]) for start, end, kind, exempt in candidates(text)
+            if not (heading and exempt)]
 
 
-def lint_page(page: Page) -> list[Finding]:
-    """Return every hand-typed number in the page's prose and in the front matter a reader sees."""
-    findings = []
-    for number, line in prose_lines(page.body, page.body_line):
-        for column, kind, text in lint_text(line, heading=bool(_HEADING.match(line))):
-            findings.append(Finding(page.path, number, column, kind, text))
+def hand_typed(analysis: Analysis) -> list[Spot]:
+    """Return the candidate numbers a reader sees as prose: in text, in a heading (unless a heading
+    may hold them) or in an attribute read aloud or on hover (alt text, a title)."""
+    found = []
+    for spot in analysis.numbers:
+        shown = tuple(c for c in spot.contexts if not (c == HEADING and spot.heading_exempt))
+        if Spot(spot.line, spot.column, spot.text, shown).read:
+            found.append(spot)
+    return found
+
+
+def lint_page(page: Page, analysis: Analysis) -> list[Finding]:
+    """Return every hand-typed number in the page's prose (as placed by the Markdown parser:
+    ``analysis``) and in the front matter a reader sees."""
+    findings = [Finding(page.path, spot.line, spot.column, spot.kind, spot.text) for spot in hand_typed(analysis)]
     meta = page.meta
-    shown = [meta.title, meta.subtitle, meta.description, meta.nav_title,
-             *(item.label for item in meta.headline), *(claim.sentence for claim in meta.claims)]
-    for value in shown:
+    shown_text = [meta.title, meta.subtitle, meta.description, meta.nav_title,
+                  *(item.label for item in meta.headline), *(claim.sentence for claim in meta.claims)]
+    for value in shown_text:
         for column, kind, text in lint_text(value):
             at_line, at_column = _locate(page.front_matter, value, column)
             findings.append(Finding(page.path, at_line, at_column, kind, text))

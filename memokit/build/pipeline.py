@@ -10,9 +10,10 @@ from pathlib import Path
 from ..model import InputError, MemokitError, Problem, Problems, grouped
 from .charts import build_charts
 from .claims import BLOCKS, BoundPage, ClaimResult, bind_page, check_claims
-from .lint import Finding, lint_page
+from .lint import Finding, candidates, lint_page
 from .load import utf8_error_line
 from .pages import load_pages
+from .prose import analyse
 from .render import TEMPLATES, render_site, staged_site
 from .stats import Stats, compute
 from .validate import Dataset, load_dataset
@@ -123,12 +124,13 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
     done("computed the statistics")
 
     problems = Problems()
-    bound = [bind_page(page, stats, problems) for page in pages]
+    analyses = [analyse(page.body, page.body_line, candidates) for page in pages]
+    bound = [bind_page(page, stats, problems, analysis) for page, analysis in zip(pages, analyses, strict=True)]
     for page in bound:
         check_claims(page, stats, problems)
     problems.raise_if_any()
     failed = [(page, claim) for page in bound for claim in page.claims if not claim.passed]
-    findings = [finding for page in pages for finding in lint_page(page)]
+    findings = [finding for page, analysis in zip(pages, analyses, strict=True) for finding in lint_page(page, analysis)]
     if failed or findings:
         raise CheckFailure(failed, findings)
     done(f"checked {sum(len(p.bindings) for p in bound)} bound numbers and {sum(len(p.claims) for p in bound)} claims")

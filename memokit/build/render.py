@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import markdown
 import pandas as pd
 from jinja2 import (ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound,
                     select_autoescape)
@@ -21,6 +20,7 @@ from ..model import ALL, INDEX, SIGNAL_FIELDS, InputError, Phase, Problem
 from .charts import Charts
 from .claims import BLOCK_CLOSE, BLOCK_OPEN, FACT_CLOSE, FACT_OPEN, INLINE_CLOSE, INLINE_OPEN, Binding, BoundPage, Fact
 from .expressions import format_interval
+from .prose import to_html
 from .stats import Stats
 from .validate import Dataset
 
@@ -276,10 +276,7 @@ def _methodology(stats: Stats) -> dict[str, Any]:
 
 
 def _markdown(bound: BoundPage, blocks_html: list[Markup]) -> Markup:
-    html = markdown.markdown(
-        bound.markdown, extensions=["extra", "sane_lists", "smarty", "toc"], output_format="html",
-        extension_configs={"toc": {"permalink": False}, "smarty": {"smart_angled_quotes": False}},
-    )
+    html = to_html(bound.markdown)
     for index, block in enumerate(blocks_html):
         token = f"{BLOCK_OPEN}{index}{BLOCK_CLOSE}"
         html = html.replace(f"<p>{token}</p>", block).replace(token, block)
