@@ -248,7 +248,7 @@ def test_syntax_error_is_an_expression_error():
     ('count("improve") / n == 0.4', True),
 ])
 def test_comparisons_arithmetic_and_boolean_logic(stats, expression, expected):
-    assert value(expression, stats) is expected
+    assert value(expression, stats).as_truth() is expected
 
 
 def test_and_requires_truth_values(stats):
@@ -297,3 +297,27 @@ def test_terms_reports_a_term_that_cannot_be_computed(tmp_path):
 def test_terms_leave_out_formats(stats):
     assert terms('share("improve") | ratio', stats) == [('share("improve")', "4/10 = 0.400000")]
     assert terms('share("improve") | percent(1)', stats) == [('share("improve")', "4/10 = 0.400000")]
+
+
+# --- limits ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("expression, message", [
+    ("n" + " + n" * 150, "more than 200 parts"),
+    ("not " * 150 + "n > 1", "nested more than 100 levels"),
+    ("-(" * 120 + "n" + ")" * 120, "nested more than 100 levels"),
+    ("9" * 2000 + " * 2", "at most 1,000 are allowed"),
+    ("9" * 400 + " * " + "9" * 400, "too large"),
+    ("1e308 * 10", "too large"),
+    ("1e999 > n", "not a finite number"),
+    ("n * 10 ** 3", "not allowed"),
+])
+def test_huge_deep_and_non_finite_expressions_are_clear_errors(stats, expression, message):
+    with pytest.raises(ExpressionError, match=re.escape(message)):
+        render(parse(expression), stats)
+
+
+def test_decimals_compare_exactly_with_shares(stats):
+    assert value('share("improve") == 0.4', stats).as_truth()  # 4/10 is exactly 0.4
+    assert value('share("improve") - 0.1 == 0.3', stats).as_truth()  # not 0.30000000000000004
+    assert text('count("improve") / n | percent', stats) == "40%"

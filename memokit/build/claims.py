@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..model import INDEX, HeadlineItem, Page, Problems
-from .expressions import EmptyDenominator, ExpressionError, evaluate, parse, render, terms
+from .expressions import EmptyDenominator, ExpressionError, TruthValue, evaluate, parse, render, terms
 from .prose import READ_ATTRIBUTES, Analysis, Spot, find_bindings
 from .stats import Stats
 
@@ -262,11 +262,12 @@ def check_claims(bound: BoundPage, stats: Stats, problems: Problems) -> None:
         except ExpressionError as exc:
             problems.add(bound.page.path, line, f"claims[{index + 1}].check", str(exc))
             continue
-        if not isinstance(value, bool):
+        if not isinstance(value, TruthValue):
             problems.add(bound.page.path, line, f"claims[{index + 1}].check",
                          f"{spec.check!r} is not true or false: compare it with something")
             continue
-        bound.claims.append(ClaimResult(spec.name, spec.sentence, spec.check, value, line, tuple(terms(spec.check, stats))))
+        bound.claims.append(ClaimResult(spec.name, spec.sentence, spec.check, value.as_truth(), line,
+                                        tuple(terms(spec.check, stats))))
 
 
 def _claim_line(page: Page, name: str, default: int) -> int:
