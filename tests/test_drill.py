@@ -1,4 +1,4 @@
-"""The in-page theme drill (templates/assets/drill.js) in real Chromium, checked against the raw data.
+"""The in-page theme drill (memokit/build/templates/assets/drill.js) in real Chromium, checked against the raw data.
 
 Every expected number here is computed from data/signals.jsonl and data/taxonomy.toml by the test
 itself, never by memokit. Browser tests carry @pytest.mark.browser one by one, so the size check
@@ -7,14 +7,16 @@ at the end runs without a browser.
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from pathlib import Path
 
 import pytest
+from helpers import serve
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
-from memokit.build.pipeline import BUILTIN_TEMPLATES
+from memokit.build.pipeline import BUILTIN_TEMPLATES, Project, build
 
 ROOT = Path(__file__).resolve().parent.parent
 TAXONOMY = tomllib.loads((ROOT / "data" / "taxonomy.toml").read_text(encoding="utf-8"))
@@ -415,3 +417,45 @@ def test_a_click_on_the_panel_padding_keeps_it_open_and_one_on_the_backdrop_clos
     page.mouse.click(2, 2)  # the backdrop
     expect(dialog).not_to_have_attribute("open", "")
     expect(page).to_have_url(served_site + "index.html")
+
+
+@pytest.mark.browser
+def test_a_drill_post_is_the_theme_pages_post_with_a_heading_one_level_down(page: Page, served_site: str,
+                                                                            flagship_signals: list[dict]) -> None:
+    # Both come from one card (render.POST_CARD): the drill clones the page's <template> of it.
+    dated = next(s for s in flagship_signals if s["theme"] == "regression" and s["created"])
+    undated = next((s for s in flagship_signals if s["theme"] == "regression" and not s["created"]), None)
+    page.goto(served_site + "themes/regression.html")
+    static = {s["id"]: page.locator(f'li.post[data-id="{s["id"]}"]').evaluate("li => li.outerHTML")
+              for s in (dated, undated) if s}
+    memo(page, served_site)
+    open_theme(page, "regression")
+    for post_id, html in static.items():
+        drilled = page.locator(f'#drill li.post[data-id="{post_id}"]').evaluate("li => li.outerHTML")
+        assert drilled == html.replace("<h2 ", "<h3 ").replace("</h2>", "</h3>")
+    assert f'<time datetime="{dated["created"]}">{dated["created"]}</time>' in static[dated["id"]]
+
+
+@pytest.mark.browser
+def test_search_highlights_exactly_the_letters_it_matched(tmp_path: Path, page: Page) -> None:
+    # Lower-casing "İ" gives two characters, so offsets found in a lower-cased copy would be off by one.
+    root = tmp_path
+    (root / "data").mkdir()
+    (root / "data" / "taxonomy.toml").write_text((ROOT / "data" / "taxonomy.toml").read_text(encoding="utf-8"))
+    post = {"id": "syn-1", "url": "https://example.com/synthetic/1", "source": "github", "community": "İİ/İstanbul",
+            "title": "Ferries of İstanbul, synthetic", "created": "2024-01-02", "theme": "regression",
+            "phase": "Evaluate", "summary": "A synthetic post about İzmir and Istanbul."}
+    (root / "data" / "signals.jsonl").write_text(json.dumps(post, ensure_ascii=False) + "\n", encoding="utf-8")
+    (root / "memo").mkdir()
+    (root / "memo" / "index.md").write_text("---\ntitle: Highlight test\n---\n\nA synthetic memo of {{ n }} post.\n")
+    build(Project(data=root / "data", memo=root / "memo", templates=BUILTIN_TEMPLATES, out=root / "site"))
+    with serve(root / "site") as url:
+        page.goto(url + "index.html#drill=regression&q=ul")
+        expect(items(page)).to_have_count(1)
+        title = page.locator("#drill .post-title a")
+        expect(title.locator("mark")).to_have_text(["ul"])
+        assert title.evaluate("a => a.innerHTML") == "Ferries of İstanb<mark>ul</mark>, synthetic"
+        expect(page.locator("#drill .community mark")).to_have_text(["ul"])
+        page.locator("#drill input[name=q]").fill("STANBUL")
+        expect(page.locator("#drill .post-summary mark")).to_have_text(["stanbul"])
+        expect(title.locator("mark")).to_have_text(["stanbul"])

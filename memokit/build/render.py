@@ -104,13 +104,20 @@ def page_file(folder: str, group_id: str, page: int, suffix: str) -> str:
     return f"{folder}/{group_id}{'' if page == 1 else f'.p{page}'}.{suffix}"
 
 
+def pages_of(count: int) -> list[tuple[int, int, int]]:
+    """Split ``count`` posts into pages of at most ``PAGE_SIZE``: ``(page, start, stop)``, from
+    page 1; an empty list still has its one (empty) page."""
+    pages = max(1, -(-count // PAGE_SIZE))
+    return [(page, (page - 1) * PAGE_SIZE, min(page * PAGE_SIZE, count)) for page in range(1, pages + 1)]
+
+
 def _group_pages(env: Environment, out: SiteWriter, site: dict[str, Any], group: dict[str, Any], folder: str,
                  posts: list[str]) -> None:
     """Write a theme's or phase's posts as pages of at most ``PAGE_SIZE`` posts."""
-    pages = max(1, -(-len(posts) // PAGE_SIZE))
-    for page in range(1, pages + 1):
-        first = (page - 1) * PAGE_SIZE
-        chunk = posts[first:first + PAGE_SIZE]
+    paging = pages_of(len(posts))
+    pages = len(paging)
+    for page, first, stop in paging:
+        chunk = posts[first:stop]
         pagination = {
             "page": page, "pages": pages, "first": first + 1 if chunk else 0, "last": first + len(chunk),
             "previous": page_file(folder, group["id"], page - 1, "html").split("/")[-1] if page > 1 else None,
@@ -125,9 +132,10 @@ def _group_pages(env: Environment, out: SiteWriter, site: dict[str, Any], group:
 def _drill_data(out: SiteWriter, card: dict[str, Any], rows: pd.DataFrame, labels: Mapping[str, str]) -> None:
     """Write a theme's posts for the drill, ``PAGE_SIZE`` to a file; the first file describes the rest."""
     posts = rows[["id", "url", "title", "source", "community", "created", "summary"]].to_dict("records")
-    pages = max(1, -(-len(posts) // PAGE_SIZE))
-    for page in range(1, pages + 1):
-        chunk = posts[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    paging = pages_of(len(posts))
+    pages = len(paging)
+    for page, start, stop in paging:
+        chunk = posts[start:stop]
         data: dict[str, Any] = {"theme": card["id"], "page": page, "pages": pages}
         if page == 1:
             data.update({"label": card["label"], "phase": card["phase"], "count": len(posts),
@@ -150,19 +158,23 @@ def signals_csv(frame: pd.DataFrame) -> str:
     return frame.to_csv(index=False, lineterminator="\n", columns=list(SIGNAL_FIELDS))
 
 
+#: One post as theme and phase pages list it and as the drill shows it (which clones
+#: ``POST_TEMPLATE`` from the page): every field is escaped before it is put in.
+POST_CARD = ('<li class="post" data-id="{id}"><{heading} class="post-title"><a href="{url}" rel="' + POST_REL + '">'
+             '{title}</a></{heading}><p class="post-meta"><span class="source">{source}</span> · '
+             '<span class="community">{community}</span> · {date}</p><p class="post-summary">{summary}</p></li>')
+UNDATED = '<span class="undated">date unknown</span>'
+#: The drill's copy of ``POST_CARD``, empty, with both kinds of date for it to keep one of.
+POST_TEMPLATE = Markup(POST_CARD.format(id="", heading="h3", url="", title="", source="", community="",
+                                        date='<time datetime=""></time>' + UNDATED, summary=""))
+
+
 def _post_html(row: Any, labels: Mapping[str, str]) -> str:
     """Return one post of a listing; every field is untrusted text and escaped here."""
-    url = safe_url(row.url)
-    if row.created:
-        date = f'<time datetime="{row.created}">{row.created}</time>'
-    else:
-        date = '<span class="undated">date unknown</span>'
-    return (
-        f'<li class="post" data-id="{escape(row.id)}"><h2 class="post-title"><a href="{escape(url)}" '
-        f'rel="{POST_REL}">{escape(row.title)}</a></h2><p class="post-meta"><span class="source">'
-        f'{escape(labels[row.source])}</span> · <span class="community">{escape(row.community)}</span> · {date}</p>'
-        f'<p class="post-summary">{escape(row.summary)}</p></li>'
-    )
+    date = f'<time datetime="{row.created}">{row.created}</time>' if row.created else UNDATED
+    return POST_CARD.format(id=escape(row.id), heading="h2", url=escape(safe_url(row.url)), title=escape(row.title),
+                            source=escape(labels[row.source]), community=escape(row.community), date=date,
+                            summary=escape(row.summary))
 
 
 def phase_css(phases: tuple[Phase, ...]) -> str:
@@ -234,7 +246,7 @@ def _page_context(bound: BoundPage, stats: Stats, charts: Charts, themes: list[d
         "stats": stats,
         "charts": charts, "themes": themes, "phases": _phase_rows(stats),
         "headline": [(_binding_html(b), label) for b, label in bound.headline],
-        "claims": bound.claims, "methodology": _methodology(stats),
+        "claims": bound.claims, "methodology": _methodology(stats), "post_template": POST_TEMPLATE,
     }
     placed = {(b.name, b.argument) for b in bound.blocks}
     context["placed_headline"] = ("headline", None) in placed

@@ -139,6 +139,8 @@ class Stats:
     communities: int
     top_communities: Mapping[str, tuple[tuple[str, int], ...]]
     frame: pd.DataFrame = field(repr=False, compare=False)
+    #: Which rows of ``frame`` each denominator holds.
+    masks: Mapping[str, pd.Series] = field(repr=False, compare=False, default_factory=dict)
 
     # --- queries used by prose, claims, cards and charts ------------------------------------
 
@@ -175,9 +177,7 @@ class Stats:
                 percent = sum(m.percent or 0 for m in members) if total else None
                 label = " or ".join(m.label for m in members)
                 return make_share("+".join(values), label, count, total, percent)
-        mask = self._mask(self.denominators[of].where)
-        for name, values in wanted.items():
-            mask &= self.frame[name].isin(values)
+        mask = matching(self.frame, wanted, within=self.masks[of])
         key = ",".join(f"{name}={'+'.join(values)}" for name, values in wanted.items())
         return make_share(key, key, int(mask.sum()), total)
 
@@ -193,7 +193,7 @@ class Stats:
         self._check_denominator(of)
         if field_name not in FILTER_FIELDS:
             raise StatsError(f"unknown field {field_name!r}; expected one of: {', '.join(FILTER_FIELDS)}")
-        return int(self.frame.loc[self._mask(self.denominators[of].where), field_name].nunique())
+        return int(self.frame.loc[self.masks[of], field_name].nunique())
 
     def known_values(self, name: str) -> list[str]:
         """Return the values a filter on ``name`` may name."""
@@ -222,12 +222,6 @@ class Stats:
         if len(set(values)) != len(values):
             raise StatsError(f"{name} lists a value twice")
         return values
-
-    def _mask(self, where: Mapping[str, tuple[str, ...]]) -> pd.Series:
-        mask = pd.Series(True, index=self.frame.index)
-        for name, values in where.items():
-            mask &= self.frame[name].isin(values)
-        return mask
 
     # --- export ------------------------------------------------------------------------------
 
@@ -272,6 +266,15 @@ def _counts(share: Share) -> dict[str, Any]:
             "low": share.low, "high": share.high}
 
 
+def matching(frame: pd.DataFrame, where: Mapping[str, Sequence[str]], within: pd.Series | None = None) -> pd.Series:
+    """Return which rows of ``frame`` have, for every field of ``where``, one of its values
+    (and lie ``within`` a mask already computed, if given)."""
+    mask = pd.Series(True, index=frame.index) if within is None else within.copy()
+    for name, values in where.items():
+        mask &= frame[name].isin(values)
+    return mask
+
+
 def signal_frame(dataset: Dataset) -> pd.DataFrame:
     """Return one row per signal with the columns that stats filter and group on."""
     source = dataset.frame
@@ -291,9 +294,7 @@ def compute(dataset: Dataset) -> Stats:
     masks: dict[str, pd.Series] = {}
     for denominator in taxonomy.denominators:
         where = denominator.allowed()
-        mask = pd.Series(True, index=frame.index)
-        for name, values in where.items():
-            mask &= frame[name].isin(values)
+        mask = matching(frame, where)
         masks[denominator.id] = mask
         denominators[denominator.id] = DenominatorStats(denominator.id, denominator.label, int(mask.sum()), where)
 
@@ -345,6 +346,7 @@ def compute(dataset: Dataset) -> Stats:
         communities=int(frame["community"].nunique()),
         top_communities=top_communities,
         frame=frame,
+        masks=masks,
     )
 
 

@@ -15,7 +15,7 @@
   var status = document.getElementById("drill-status");
   var list = dialog.querySelector(".drill-list");
   var empty = dialog.querySelector(".drill-empty");
-  var REL = "noopener noreferrer nofollow ugc";
+  var card = document.getElementById("drill-post").content.firstElementChild;
   var cache = {};
   var current = null; // {key, posts, total}
   var opener = null;
@@ -223,12 +223,14 @@
   function render() {
     if (!current) { return; }
     var state = viewState();
-    var needle = state.q.toLowerCase();
+    // One case-insensitive pattern both finds the posts and marks the matches, on the same text.
+    var needle = state.q ? new RegExp(state.q.replace(/[.*+?^${}()|[\]\\\/]/g, "\\$&"), "giu") : null;
     var shown = posts().filter(function (post) {
       return (!state.source || post.source === state.source) &&
         (!state.year || yearOf(post) === state.year) &&
         (!needle || [post.title, post.summary, post.community].some(function (text) {
-          return text.toLowerCase().indexOf(needle) !== -1;
+          needle.lastIndex = 0;
+          return needle.test(text);
         }));
     });
     if (state.sort === "oldest") { shown = shown.slice().sort(oldestFirst); }
@@ -249,38 +251,36 @@
 
   function number(value) { return value.toLocaleString("en"); }
 
+  // A post as the theme pages show it: a copy of the page's own <template>, filled in.
   function item(post, needle) {
-    var li = element("li", "post");
-    var heading = li.appendChild(element("h3", "post-title"));
-    var link = heading.appendChild(element("a"));
-    if (/^https?:\/\//i.test(post.url)) { link.href = post.url; }
-    link.rel = REL;
+    var li = card.cloneNode(true);
+    var link = li.querySelector("a");
+    var time = li.querySelector("time");
+    li.setAttribute("data-id", post.id);
+    if (/^https?:\/\//i.test(post.url)) { link.href = post.url; } else { link.removeAttribute("href"); }
     link.appendChild(marked(post.title, needle));
-    var meta = li.appendChild(element("p", "post-meta"));
-    meta.appendChild(document.createTextNode((current.sources[post.source] || post.source) + " · "));
-    meta.appendChild(marked(post.community, needle));
-    meta.appendChild(document.createTextNode(" · " + (post.created || "date unknown")));
-    li.appendChild(element("p", "post-summary")).appendChild(marked(post.summary, needle));
+    li.querySelector(".source").textContent = current.sources[post.source] || post.source;
+    li.querySelector(".community").appendChild(marked(post.community, needle));
+    if (post.created) {
+      time.dateTime = time.textContent = post.created;
+      li.querySelector(".undated").remove();
+    } else {
+      time.remove();
+    }
+    li.querySelector(".post-summary").appendChild(marked(post.summary, needle));
     return li;
-  }
-
-  function element(tag, className) {
-    var node = document.createElement(tag);
-    if (className) { node.className = className; }
-    return node;
   }
 
   // Untrusted text goes in as text nodes only; matches are wrapped in <mark>.
   function marked(text, needle) {
     var fragment = document.createDocumentFragment();
-    var lower = text.toLowerCase();
     var at = 0;
-    var found = needle ? lower.indexOf(needle) : -1;
-    while (found !== -1) {
-      fragment.appendChild(document.createTextNode(text.slice(at, found)));
-      fragment.appendChild(element("mark")).textContent = text.slice(found, found + needle.length);
-      at = found + needle.length;
-      found = lower.indexOf(needle, at);
+    var found;
+    if (needle) { needle.lastIndex = 0; }
+    while (needle && (found = needle.exec(text)) && found[0]) {
+      fragment.appendChild(document.createTextNode(text.slice(at, found.index)));
+      fragment.appendChild(document.createElement("mark")).textContent = found[0];
+      at = needle.lastIndex;
     }
     fragment.appendChild(document.createTextNode(text.slice(at)));
     return fragment;
