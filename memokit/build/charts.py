@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from . import chartspec, vega
 from ..model import ALL, MemokitError
+from . import chartspec, vega
 from .stats import Share, Stats
 
 
@@ -97,4 +97,4 @@ def build_charts(stats: Stats) -> Charts:
 
 def _rows(shares: tuple[Share, ...], row_phases: tuple[str, ...]) -> list[dict[str, Any]]:
     return [{"label": s.label, "percent": s.percent, "text": f"{s.percent}% ({s.count:,})", "phase": phase}
-            for s, phase in zip(shares, row_phases)]
+            for s, phase in zip(shares, row_phases, strict=True)]

@@ -25,50 +25,61 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..model import Page
-from .prose import HEADING, Analysis, Spot
+from .prose import HEADING, Analysis, Spot, find_bindings
 
-_SMALL = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
-          "sixteen|seventeen|eighteen|nineteen|twenty")
-_COUNT_WORDS = ("two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
-                "sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|"
-                "ninety|hundreds?|thousands?|millions?|billions?|dozens?")
-_MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December|"
-           "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec")
+# Every pattern here runs in linear time on any line (tests/test_linear.py feeds each adversarial
+# input of growing length): alternatives never overlap inside a repetition, nothing that can fail
+# follows a run that is taken whole, and nothing searches a growing prefix. (No possessive
+# quantifiers: Python 3.11.2 gets some of them wrong.)
+_ONE = "one"
+_SMALL_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+                "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty")
+_BIG_WORDS = ("thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundreds", "hundred",
+              "thousands", "thousand", "millions", "million", "billions", "billion", "dozens", "dozen")
+
+
+def _words(words: tuple[str, ...]) -> str:
+    """One word of ``words``, whole: the longest first, so "sixteen" is never read as "six"."""
+    return "(?:" + "|".join(sorted(words, key=len, reverse=True)) + r")\b"
+
+
+_WORD = _words((_ONE, *_SMALL_WORDS, *_BIG_WORDS))
+_SMALL = _words((_ONE, *_SMALL_WORDS))
+_MONTHS = _words(("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+                  "November", "December", "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct",
+                  "Nov", "Dec"))
 
 _NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+#: A maximal run of number words ("two thousand", "twenty-one"), classified in Python.
+_WORD_RUN = re.compile(rf"\b{_WORD}(?:[\s-]+{_WORD})*", re.I)
+_PERCENT_AFTER = re.compile(r"\s+(?:percent|per\s+cent)\b", re.I)
 _PATTERNS = (
     ("percentage", re.compile(rf"(?<![\w.,])(?:{_NUMBER})\s?(?:%|percent\b|per\s+cent\b|pct\b)", re.I)),
-    ("percentage", re.compile(rf"\b(?:{_SMALL}|{_COUNT_WORDS})(?:[\s-]+(?:{_SMALL}|{_COUNT_WORDS}))*\s+"
-                              r"(?:percent|per\s+cent)\b", re.I)),
-    ("ratio", re.compile(rf"(?<![\w.,])(?:\d+|{_SMALL})\s+(?:in|out\s+of)\s+(?:\d[\d,]*|{_SMALL}|{_COUNT_WORDS})\b",
-                         re.I)),
+    ("ratio", re.compile(rf"(?<![\w.,])(?:\d+|{_SMALL})\s+(?:in|out\s+of)\s+(?:\d[\d,]*|{_WORD})\b", re.I)),
     ("ratio", re.compile(r"\b(?:half|(?:a|one|two)[\s-]+(?:thirds?|quarters?|fifths?)|three[\s-]+quarters)\s+of\b",
                          re.I)),
     ("count", re.compile(rf"(?<![\w.,#/:-])(?:{_NUMBER})(?:[kKmMx×]|st|nd|rd|th)?(?![\w%])")),
-    ("count", re.compile(rf"\b(?:(?:{_COUNT_WORDS})|(?:{_SMALL})(?=[\s-]+(?:{_COUNT_WORDS})\b))"
-                         rf"(?:[\s-]+(?:{_SMALL}|{_COUNT_WORDS}))*\b", re.I)),
 )
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
 _ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th)$")
 # Text that is never a hand-typed number wherever it stands. Which text is code, a link target or
 # markup is not decided here: the Markdown parser decides that (``memokit.build.prose``).
 _MASKS = (
-    re.compile(r"\{\{.*?\}\}"),                       # bindings and facts (in plain front-matter text)
     re.compile(r"\]\[[^\]]*\]|^\s*\[[^\]]+\]:.*$"),   # reference-link labels and their definitions
-    re.compile(r"\[\^[^\]\s]+\]"),                    # footnote labels
+    re.compile(r"\[\^[^\]\s\[]+\]"),                  # footnote labels
     re.compile(r"\bhttps?://\S+"),                    # bare URLs
     re.compile(r"\b\d{4}-\d{2}-\d{2}\b"),             # ISO dates
-    re.compile(rf"\b(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})\b"),
+    re.compile(rf"\b{_MONTHS}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTHS}"),
     re.compile(r"(?<![\w.])v\d+(?:\.\d+)*\b|\b\d+(?:\.\d+){2,}\b"),  # version numbers
     re.compile(r"#\d+\b"),                            # issue and PR references
     re.compile(r"\b\d+(?:\.\d+)?\s?%\s+(?=(?:confidence|credible|CI\b|interval))", re.I),  # confidence levels
 )
 _LIST_MARKER = re.compile(r"^(\s*(?:>\s*)*)\d+[.)](?=\s)")
-# A number that may open a heading: a section number (``## 1. Scope``, ``## 2.1 Method``).
+# Where a heading's text starts: a section number there is allowed (``## 1. Scope``, ``## 2.1 Method``).
+_HEADING_START = re.compile(r"\s{0,3}#{0,6}\s*")
 _SECTION_NUMBER = re.compile(r"\d+(?:\.\d+)*[.)]?(?=\s|$)")
-_BEFORE_SECTION_NUMBER = re.compile(r"^\s{0,3}#{0,6}\s*$")
-# A capitalised word right before the number, itself not at the start of a line or sentence.
-_NAME_BEFORE = re.compile(r"[^\s.!?:;]\s+[*_]*[A-Z][\w.+-]*[*_]*\s+$")
+_LETTERS = re.compile(r"[A-Za-z]+")
+_SENTENCE_END = frozenset(" \t\n.!?:;")
 
 
 @dataclass(frozen=True)
@@ -90,25 +101,83 @@ def candidates(text: str) -> list[tuple[int, int, str, bool]]:
     """Return ``(start, end, kind, heading_exempt)`` for each number in one line of text that the
     lint flags in prose; ``heading_exempt`` marks those a heading may hold (a leading section
     number, an ordinal). Whether the line is prose at all is for the Markdown parser to say."""
-    masked = text
-    for mask in _MASKS:
-        masked = mask.sub(lambda m: " " * len(m.group(0)), masked)
-    masked = _LIST_MARKER.sub(lambda m: m.group(1) + " " * (len(m.group(0)) - len(m.group(1))), masked)
+    masked = _mask(text)
+    taken = bytearray(len(masked))  # characters an earlier finding holds: later ones may not overlap
     found: list[tuple[int, int, str, bool]] = []
+
+    def add(start: int, end: int, kind: str, exempt: bool = False) -> None:
+        if not any(taken[start:end]):
+            taken[start:end] = b"\x01" * (end - start)
+            found.append((start, end, kind, exempt))
+
+    head = _HEADING_START.match(masked)
+    heading_start = head.end() if head else 0
+    runs = [(m.start(), m.end()) for m in _WORD_RUN.finditer(masked)]
+    for start, end in runs:  # "ten percent", "two thousand per cent"
+        after = _PERCENT_AFTER.match(masked, end)
+        if after:
+            add(start, after.end(), "percentage")
     for kind, pattern in _PATTERNS:
         for match in pattern.finditer(masked):
             start, end = match.span()
-            if any(a < end and start < b for a, b, _, _ in found):
-                continue
             word = match.group(0)
             exempt = False
-            if kind == "count" and word[0].isdigit():
-                if _YEAR.match(word) or _NAME_BEFORE.search(masked[:start]):
+            if kind == "count":
+                if _YEAR.match(word) or _name_before(masked, start):
                     continue
-                exempt = bool(_ORDINAL.match(word)) or (
-                    bool(_BEFORE_SECTION_NUMBER.match(masked[:start])) and bool(_SECTION_NUMBER.match(masked, start)))
-            found.append((start, end, kind, exempt))
+                exempt = bool(_ORDINAL.match(word)) or (start == heading_start and bool(_SECTION_NUMBER.match(masked, start)))
+            add(start, end, kind, exempt)
+    for start, end in runs:  # "two thousand", "Four coders", "hundreds of"; a lone "one" is no count
+        begin = _count_start(masked, start, end)
+        if begin is not None:
+            add(begin, end, "count")
     return sorted(found)
+
+
+def _mask(text: str) -> str:
+    """Blank out (with spaces of the same length) what is never a hand-typed number."""
+    pieces: list[str] = []
+    at = 0
+    for start, end, _ in find_bindings(text):  # bindings and facts, in plain front-matter text
+        pieces.extend((text[at:start], " " * (end - start)))
+        at = end
+    masked = "".join(pieces) + text[at:]
+    for mask in _MASKS:
+        masked = mask.sub(lambda m: " " * len(m.group(0)), masked)
+    return _LIST_MARKER.sub(lambda m: m.group(1) + " " * (len(m.group(0)) - len(m.group(1))), masked)
+
+
+def _count_start(masked: str, start: int, end: int) -> int | None:
+    """Where a run of number words starts to count: at its first word that is not "one", or at a
+    "one" that another number word follows ("one hundred"); None for "one" alone."""
+    words = [(m.start(), m.end()) for m in _LETTERS.finditer(masked, start, end)]
+    for index, (a, b) in enumerate(words):
+        following = words[index + 1] if index + 1 < len(words) else None
+        if masked[a:b].lower() != _ONE or (following and masked[following[0]:following[1]].lower() != _ONE):
+            return a
+    return None
+
+
+def _name_before(masked: str, start: int) -> bool:
+    """True if a capitalised word stands right before ``start`` (``Llama 3``, ``Python 3.11``) and
+    does not itself begin the line or a sentence: then the number is part of a name."""
+    at = start
+    while at > 0 and masked[at - 1].isspace():
+        at -= 1
+    if at == start:
+        return False
+    word_end = at
+    while at > 0 and not masked[at - 1].isspace():
+        at -= 1
+    word = masked[at:word_end].strip("*_")
+    if not word or not word[0].isupper() or not (word[0].isascii() and word[0].isalpha()):
+        return False
+    if not all(c.isalnum() or c in "._+-" for c in word):
+        return False
+    before = at
+    while before > 0 and masked[before - 1].isspace():
+        before -= 1
+    return before < at and before > 0 and masked[before - 1] not in _SENTENCE_END
 
 
 def lint_text(text: str, heading: bool = False) -> list[tuple[int, str, str]]:

@@ -6,10 +6,10 @@ import csv
 import json
 import re
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
-from collections.abc import Iterator
 
 from ..model import Problems
 
@@ -120,7 +120,7 @@ def _read_csv(path: Path, handle: BinaryIO, problems: Problems) -> Iterator[RawR
                 continue
             # A spreadsheet on Windows writes line breaks inside quoted cells as CRLF.
             cells = [cell.replace("\r\n", "\n") for cell in row]
-            yield RawRecord(path, start, dict(zip(header, cells)))
+            yield RawRecord(path, start, dict(zip(header, cells, strict=True)))
     except csv.Error as exc:
         # The record that broke started after the last complete one (an unclosed quote runs on).
         problems.add(path, end_of_previous + 1 if "end of data" in str(exc) else reader.line_num, None,

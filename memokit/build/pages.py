@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
 from ..model import INDEX, SLUG_RE, FrontMatter, Page, Problems
 from .load import utf8_error_line
+
 
 def load_pages(memo_dir: Path) -> list[Page]:
     """Load ``index.md`` and every other ``*.md`` of ``memo_dir``; raise on any problem."""

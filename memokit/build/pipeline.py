@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..model import InputError, MemokitError, Problem, Problems, grouped
@@ -13,7 +13,7 @@ from .claims import BLOCKS, BoundPage, ClaimResult, bind_page, check_claims
 from .lint import Finding, candidates, lint_page
 from .load import utf8_error_line
 from .pages import load_pages
-from .prose import analyse
+from .prose import analyse, structure_problems
 from .render import TEMPLATES, render_site, staged_site
 from .stats import Stats, compute
 from .validate import Dataset, load_dataset
@@ -124,12 +124,16 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
     done("computed the statistics")
 
     problems = Problems()
+    for page in pages:
+        for line, message in structure_problems(page.body, page.body_line):
+            problems.add(page.path, line, None, message)
+    problems.raise_if_any()
     analyses = [analyse(page.body, page.body_line, candidates) for page in pages]
     bound = [bind_page(page, stats, problems, analysis) for page, analysis in zip(pages, analyses, strict=True)]
-    for page in bound:
-        check_claims(page, stats, problems)
+    for bound_page in bound:
+        check_claims(bound_page, stats, problems)
     problems.raise_if_any()
-    failed = [(page, claim) for page in bound for claim in page.claims if not claim.passed]
+    failed = [(bound_page, claim) for bound_page in bound for claim in bound_page.claims if not claim.passed]
     findings = [finding for page, analysis in zip(pages, analyses, strict=True) for finding in lint_page(page, analysis)]
     if failed or findings:
         raise CheckFailure(failed, findings)

@@ -53,6 +53,59 @@ def find_bindings(line: str) -> Iterator[tuple[int, int, str]]:
         at = end + 2
 
 
+#: Limits on what Markdown can read in reasonable time. Python-Markdown's link and raw-HTML
+#: patterns take time growing with the square of the brackets (or angle brackets) in one block, and
+#: its nested lists recurse once per level; no memo comes near these.
+MAX_BRACKETS = 1000  # unescaped "[" or "<" in one block (text between blank lines)
+MAX_NESTING = 20  # lists and quotes inside one another
+
+
+def structure_problems(body: str, first_line: int) -> list[tuple[int, str]]:
+    """Return ``(line, message)`` for each block of ``body`` that Markdown would take too long to
+    read, or nest too deeply to read at all; scanned in linear time."""
+    found: list[tuple[int, str]] = []
+    lines = body.split("\n")
+    block_start, counts = 0, {"[": 0, "<": 0}
+    for index, line in enumerate([*lines, ""]):
+        if not line.strip():
+            for char, count in counts.items():
+                if count > MAX_BRACKETS:
+                    found.append((first_line + block_start, f"this block holds {count:,} '{char}', more than "
+                                  f"{MAX_BRACKETS:,} (Markdown reads each as the start of a link or a tag, in "
+                                  f"time that grows with their square): split it, or escape them as \\{char}"))
+            block_start, counts = index + 1, {"[": 0, "<": 0}
+            continue
+        for char in counts:
+            counts[char] += line.count(char) - line.count("\\" + char)
+        depth = _nesting(line)
+        if depth > MAX_NESTING:
+            found.append((first_line + index, f"lists and quotes are nested {depth} deep here, more than {MAX_NESTING}"))
+    return found
+
+
+def _nesting(line: str) -> int:
+    """How many list items and quotes a line opens or continues, by its leading markers."""
+    depth, at, size = 0, 0, len(line)
+    while at < size:
+        start = at
+        while at < size and line[at] == " ":
+            at += 1
+        indent = (at - start) // 4  # counts only before a marker: an indented code line is no nesting
+        if at < size and line[at] == ">":
+            at += 1
+        elif at + 1 < size and line[at] in "-*+" and line[at + 1] in " \t":
+            at += 2
+        else:
+            digits = at
+            while at < size and line[at].isdigit():
+                at += 1
+            if not (digits < at < size - 1 and line[at] in ".)" and line[at + 1] in " \t"):
+                break
+            at += 2
+        depth += indent + 1
+    return depth
+
+
 @dataclass(frozen=True)
 class Spot:
     """A binding or a number in the page's Markdown and where the parser put it.
@@ -110,9 +163,12 @@ def analyse(body: str, first_line: int, candidates: Candidates) -> Analysis:
     out_lines = []
     for index, line in enumerate(lines):
         bindings = list(find_bindings(line))
-        blanked = line
+        kept: list[str] = []
+        at = 0
         for start, end, _ in bindings:
-            blanked = blanked[:start] + " " * (end - start) + blanked[end:]
+            kept.extend((line[at:start], " " * (end - start)))
+            at = end
+        blanked = "".join(kept) + line[at:]
         pieces = [(start, end, "", False) for start, end, _ in bindings]
         pieces += [(start, end, kind, exempt) for start, end, kind, exempt in candidates(blanked)]
         pieces.sort()

@@ -12,8 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from jinja2 import (ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound,
-                    select_autoescape)
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+    TemplateNotFound,
+    select_autoescape,
+)
 from markupsafe import Markup, escape
 
 from ..model import ALL, INDEX, SIGNAL_FIELDS, InputError, Phase, Problem
@@ -272,7 +279,7 @@ def _phase_rows(stats: Stats) -> list[dict[str, Any]]:
 
 def _methodology(stats: Stats) -> dict[str, Any]:
     years = stats.breakdown("year", ALL)
-    unknown = years["unknown"] if "unknown" in years.keys() else None
+    unknown = years.get("unknown")
     # Denominators that do not filter on phase can be compared by their phase mix.
     comparable = [d for d in stats.denominators.values() if "phase" not in d.where and "theme" not in d.where]
     return {

@@ -111,6 +111,13 @@ class Breakdown:
                 return share
         raise KeyError(key)
 
+    def get(self, key: str) -> Share | None:
+        """Return the share of ``key``, or None if the breakdown has no such category."""
+        return next((share for share in self.shares if share.key == key), None)
+
+    def __contains__(self, key: object) -> bool:
+        return any(share.key == key for share in self.shares)
+
     def keys(self) -> list[str]:
         return [share.key for share in self.shares]
 
@@ -171,7 +178,7 @@ class Stats:
             if name in DIMENSIONS:
                 breakdown = self.breakdowns[(name, of)]
                 # A valid value with no signal (a year nobody posted in) counts zero.
-                members = [breakdown[value] if value in breakdown.keys() else make_share(value, value, 0, total, 0)
+                members = [breakdown[value] if value in breakdown else make_share(value, value, 0, total, 0)
                            for value in values]
                 count = sum(m.count for m in members)
                 percent = sum(m.percent or 0 for m in members) if total else None
@@ -185,7 +192,7 @@ class Stats:
         """Return 1 for the largest category of a breakdown, 2 for the next (ties share a rank)."""
         breakdown = self.breakdown(dimension, of)
         self._check_filter(dimension, key)
-        count = breakdown[key].count if key in breakdown.keys() else 0
+        count = breakdown[key].count if key in breakdown else 0
         return 1 + sum(1 for share in breakdown.shares if share.count > count)
 
     def distinct(self, field_name: str, of: str = ALL) -> int:
@@ -241,7 +248,7 @@ class Stats:
                 "first": self.first_date.isoformat() if self.first_date else None,
                 "last": self.last_date.isoformat() if self.last_date else None,
                 "unknown": self.breakdowns[("year", ALL)][UNKNOWN_YEAR].count
-                if UNKNOWN_YEAR in self.breakdowns[("year", ALL)].keys() else 0,
+                if UNKNOWN_YEAR in self.breakdowns[("year", ALL)] else 0,
             },
             "communities": self.communities,
             "phases": [
@@ -356,6 +363,6 @@ def _breakdown(dimension: str, of: str, keys: Iterable[str], labels: Mapping[str
     percents = largest_remainder(counts)
     shares = tuple(
         make_share(key, labels[key], count, total, percent if total else None)
-        for key, count, percent in zip(keys, counts, percents)
+        for key, count, percent in zip(keys, counts, percents, strict=True)
     )
     return Breakdown(dimension, of, total, shares)

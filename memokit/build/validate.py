@@ -15,7 +15,6 @@ from ..model import ALL, FILTER_FIELDS, NO_CONTROL, SIGNAL_FIELDS, Denominator, 
 from ..model.urls import url_key
 from .load import RawRecord, RawTaxonomy, find_signals_file, iter_signals, read_taxonomy
 
-
 #: The columns of ``Dataset.frame``: every signal field, lists joined with ";", dates as ISO text.
 COLUMNS = SIGNAL_FIELDS
 #: Fields with few distinct values: one string object per value keeps a million rows small.

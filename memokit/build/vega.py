@@ -16,6 +16,7 @@ in-process (``memokit.chartspec``).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 import sys
@@ -114,10 +115,8 @@ class _Pipeline:
         return value[0]
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self.send.send(None)
-        except OSError:
-            pass
         self.send.close()
         for worker in self.workers:
             worker.join(timeout=5)
