@@ -113,6 +113,7 @@ def wheel(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_wheel_holds_every_module_template_and_asset_and_nothing_else(source: Path, wheel: Path) -> None:
     version = tomllib.loads((source / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
     names = [n for n in zipfile.ZipFile(wheel).namelist() if not n.endswith("/")]
+    assert len(names) == len(set(names)), f"{wheel.name} holds some files twice: {sorted(n for n in set(names) if names.count(n) > 1)}"
     dist_info = f"memokit-{version}.dist-info"
     tops = {n.split("/")[0] for n in names}
     assert tops == {"memokit", dist_info}, (
@@ -220,13 +221,20 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Installe
     work.mkdir()
     assert not work.resolve().is_relative_to(ROOT), f"the working folder {work} must lie outside the checkout {ROOT}"
     venv = base / "venv"
-    run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=base)
     python = venv / "bin" / "python"
+    # This environment's pip installs into the new one (`pip --python`, pip >= 22.3), which spares
+    # the seconds ensurepip takes; an older pip gets the venv's own, bundled pip instead. Before
+    # the .pth exists, so pip sees an empty environment.
+    import pip
+
+    if tuple(int(part) for part in re.findall(r"\d+", pip.__version__)[:2]) >= (22, 3):
+        run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=base)
+        run(sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index", wheel, cwd=base)
+    else:
+        run(sys.executable, "-m", "venv", venv, cwd=base)
+        run(python, "-m", "pip", "install", "--no-deps", "--no-index", wheel, cwd=base)
     site_packages = Path(run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])",
                              cwd=base).stdout.strip())
-    # This environment's pip installs into the new one (pip >= 22.3); ensurepip would take seconds.
-    # Before the .pth exists, so pip sees an empty environment.
-    run(sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index", wheel, cwd=base)
     dependencies = dependency_folders()
     assert dependencies, "found no site-packages folder of the running interpreter to take the dependencies from"
     (site_packages / "_memokit_test_dependencies.pth").write_text(
