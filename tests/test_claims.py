@@ -195,3 +195,13 @@ def test_a_binding_in_alt_text_shows_as_plain_text(project: Path) -> None:
     n = next(b["text"] for b in claims["bindings"] if b["expression"] == "n")
     share = next(b["text"] for b in claims["bindings"] if b["expression"] == 'share("regression")')
     assert f'alt="A chart of {n} posts"' in html and f'title="{share} break"' in html
+
+
+@pytest.mark.parametrize("binding", ["{{ 4200 }}", "{{ 0.89 | percent }}", "{{ 2 * 21 | number }}", "{{ -3 }}"])
+def test_a_binding_that_reads_no_data_is_a_hand_typed_number(project: Path, capsys: pytest.CaptureFixture[str],
+                                                             binding: str) -> None:
+    line = append_paragraph(project, f"Some say {binding} of them.")
+    assert run(project) == 1
+    err = capsys.readouterr().err
+    assert f"index.md:{line}:10: hand-typed number (a binding that reads no data) '{binding}'" in err
+    assert not (project / "site").exists()

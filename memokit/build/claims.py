@@ -15,7 +15,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..model import INDEX, HeadlineItem, Page, Problems
-from .expressions import EmptyDenominator, ExpressionError, TruthValue, evaluate, parse, render, terms
+from .expressions import (
+    EmptyDenominator,
+    ExpressionError,
+    TruthValue,
+    compares_a_term_with_itself,
+    evaluate,
+    parse,
+    reads_data,
+    render,
+    terms,
+)
+from .lint import Finding
 from .prose import READ_ATTRIBUTES, Analysis, Spot, find_bindings
 from .stats import Stats
 
@@ -105,6 +116,7 @@ class BoundPage:
     facts: list[Fact] = field(default_factory=list)
     headline: list[tuple[Binding, str]] = field(default_factory=list)
     claims: list[ClaimResult] = field(default_factory=list)
+    hand_typed: list[Finding] = field(default_factory=list)  # bindings that read no data
 
 
 def bind_page(page: Page, stats: Stats, problems: Problems, analysis: Analysis) -> BoundPage:
@@ -185,9 +197,15 @@ def _bind_line(line: str, number: int, spots: dict[int, Spot], bound: BoundPage,
 def _binding(expression: str, line: int, column: int, bound: BoundPage, stats: Stats,
              problems: Problems, field_name: str | None = None) -> Binding | None:
     try:
-        rendered = render(parse(expression), stats)
+        tree = parse(expression)
+        if not reads_data(tree):
+            # {{ 4200 }} or {{ 0.89 | percent }}: a number typed by hand, dressed as a binding.
+            bound.hand_typed.append(Finding(bound.page.path, line, max(column, 1), "number (a binding that reads "
+                                            "no data)", f"{{{{ {expression} }}}}"))
+            return None
+        rendered = render(tree, stats)
     except ExpressionError as exc:
-        problems.add(bound.page.path, line, field_name, f"{{{{ {expression} }}}}: {exc}")
+        problems.add(bound.page.path, line, field_name, f"{_written(expression)}: {exc}")
         return None
     binding = Binding(
         id=f"{bound.page.slug}-{len(bound.bindings) + 1}", page=bound.page.filename, line=line, column=column,
@@ -195,6 +213,12 @@ def _binding(expression: str, line: int, column: int, bound: BoundPage, stats: S
     )
     bound.bindings.append(binding)
     return binding
+
+
+def _written(expression: str) -> str:
+    """A binding as the author wrote it, shortened to fit a message line."""
+    shown = expression if len(expression) <= 80 else expression[:77] + "..."
+    return f"{{{{ {shown} }}}}"
 
 
 def _fact(expression: str, line: int, bound: BoundPage, problems: Problems) -> Fact | None:
@@ -254,6 +278,11 @@ def check_claims(bound: BoundPage, stats: Stats, problems: Problems) -> None:
         line = _claim_line(bound.page, spec.name, base)
         try:
             tree = parse(spec.check)
+            if not reads_data(tree) or compares_a_term_with_itself(tree):
+                problems.add(bound.page.path, line, f"claims[{index + 1}].check",
+                             f"{spec.check!r} is vacuous: it holds or fails whatever the data says; compare "
+                             "what the data computes (a share, a count) with something else")
+                continue
             value = evaluate(tree, stats)
         except EmptyDenominator as exc:
             bound.claims.append(ClaimResult(spec.name, spec.sentence, spec.check, False, line,

@@ -13,6 +13,7 @@ formats apply to it and what it exports to ``claims.json``; nothing here asks a 
 from __future__ import annotations
 
 import ast
+import itertools
 import math
 import operator
 from collections.abc import Callable
@@ -459,6 +460,24 @@ def _check_size(tree: ast.Expression) -> None:
         raise ExpressionError(f"the expression has more than {MAX_NODES} parts; split it into simpler ones")
     if deepest > MAX_DEPTH:
         raise ExpressionError(f"the expression is nested more than {MAX_DEPTH} levels deep")
+
+
+def reads_data(tree: ast.Expression) -> bool:
+    """True if the expression asks the data something (calls a function or names ``n`` or a date);
+    one that does not is a number typed by hand, however it is dressed."""
+    return any((isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS)
+               or (isinstance(node, ast.Name) and node.id in NAMES) for node in ast.walk(tree))
+
+
+def compares_a_term_with_itself(tree: ast.Expression) -> bool:
+    """True if a comparison has the same term on both sides (``n == n``): true or false whatever the
+    data says."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            if any(ast.dump(a) == ast.dump(b) for a, b in itertools.pairwise(operands)):
+                return True
+    return False
 
 
 def evaluate(tree: ast.Expression, stats: Stats) -> Value:

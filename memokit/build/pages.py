@@ -5,12 +5,36 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
 from ..model import INDEX, SLUG_RE, FrontMatter, Page, Problems
 from .load import utf8_error_line
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str, line: int, first: int) -> None:
+        super().__init__(key)
+        self.key, self.line, self.first = key, line, first
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a mapping that holds a key twice (YAML would keep the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: let YAML report it
+                break
+            if first is not None:
+                raise _DuplicateKey(str(key), key_node.start_mark.line, first)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
 
 
 def load_pages(memo_dir: Path) -> list[Page]:
@@ -24,6 +48,9 @@ def load_pages(memo_dir: Path) -> list[Page]:
     pages = []
     for path in sorted(memo_dir.glob("*.md")):
         slug = path.stem
+        if not path.is_file():
+            problems.add(path, None, None, "is a folder, not a Markdown file: rename or remove it")
+            continue
         if not SLUG_RE.match(slug):
             problems.add(path, None, None, "page file names must be lower-case letters, digits and '-' (e.g. faq.md)")
             continue
@@ -50,6 +77,9 @@ def _bad_date(lines: list[str]) -> tuple[int, str | None]:
 def _load_page(path: Path, slug: str, problems: Problems) -> Page | None:
     try:
         text = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
+    except OSError as exc:
+        problems.add(path, None, None, f"cannot read: {exc.strerror or exc}")
+        return None
     except UnicodeDecodeError as exc:
         problems.add(path, utf8_error_line(path.read_bytes(), exc), None, "invalid UTF-8: save the file as UTF-8")
         return None
@@ -63,11 +93,15 @@ def _load_page(path: Path, slug: str, problems: Problems) -> Page | None:
         problems.add(path, 1, None, "front matter is not closed: add a line '---' after it")
         return None
     try:
-        data = yaml.safe_load("\n".join(lines[1:end])) or {}
+        data = yaml.load("\n".join(lines[1:end]), Loader=_StrictLoader) or {}  # a safe loader
+    except _DuplicateKey as exc:
+        problems.add(path, exc.line + 2, exc.key, f"the key appears twice (first at line {exc.first + 2})")
+        return None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark else 1
-        problems.add(path, line, None, f"invalid YAML front matter: {getattr(exc, 'problem', None) or exc}")
+        why = getattr(exc, "problem", None) or str(exc).strip().split("\n")[0]
+        problems.add(path, line, None, f"invalid YAML front matter: {why}")
         return None
     except (RecursionError, ValueError) as exc:  # an impossible date (2024-02-30), absurd nesting
         if isinstance(exc, RecursionError):

@@ -135,6 +135,7 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
     problems.raise_if_any()
     failed = [(bound_page, claim) for bound_page in bound for claim in bound_page.claims if not claim.passed]
     findings = [finding for page, analysis in zip(pages, analyses, strict=True) for finding in lint_page(page, analysis)]
+    findings += [finding for bound_page in bound for finding in bound_page.hand_typed]
     if failed or findings:
         raise CheckFailure(failed, findings)
     done(f"checked {sum(len(p.bindings) for p in bound)} bound numbers and {sum(len(p.claims) for p in bound)} claims")

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
+import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import pandas as pd
@@ -24,7 +27,7 @@ from jinja2 import (
 from markupsafe import Markup, escape
 
 from ..model import ALL, INDEX, SIGNAL_FIELDS, InputError, Phase, Problem
-from .charts import Charts
+from .charts import ChartError, Charts
 from .claims import BLOCK_CLOSE, BLOCK_OPEN, FACT_CLOSE, FACT_OPEN, INLINE_CLOSE, INLINE_OPEN, Binding, BoundPage, Fact
 from .expressions import format_interval
 from .prose import to_html
@@ -191,9 +194,10 @@ def phase_css(phases: tuple[Phase, ...]) -> str:
 
 
 def _json(data: Any, indent: int | None = None) -> str:
+    """Strict JSON (``NaN`` and ``Infinity`` are not JSON: a number that is not finite is a bug)."""
     if indent is None:
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
-    return json.dumps(data, ensure_ascii=False, indent=indent) + "\n"
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n"
+    return json.dumps(data, ensure_ascii=False, indent=indent, allow_nan=False) + "\n"
 
 
 def _environment(templates: Sequence[Path]) -> Environment:
@@ -217,6 +221,7 @@ def safe_url(url: str) -> str:
 
 
 def _render(env: Environment, name: str, context: dict[str, Any]) -> str:
+    """Render template ``name``; whatever a template raises is a problem with its file and line."""
     try:
         return env.get_template(name).render(context)
     except TemplateNotFound as exc:
@@ -227,6 +232,31 @@ def _render(env: Environment, name: str, context: dict[str, Any]) -> str:
         where = getattr(exc, "filename", None) or name
         line = getattr(exc, "lineno", None)
         raise InputError([Problem(str(where), line, None, f"template error: {exc.message or exc}")]) from None
+    except (InputError, ChartError):
+        raise
+    except RecursionError:
+        where, line = _template_frame(sys.exc_info()[2], name)
+        raise InputError([Problem(where, line, None, "template error: templates include or call each other "
+                                  "without end")]) from None
+    except Exception as exc:  # a template's own expression failed: 1/0, a wrong type, a bad format
+        where, line = _template_frame(exc.__traceback__, name)
+        raise InputError([Problem(where, line, None, f"template error: {type(exc).__name__}: "
+                                  f"{_first_line(str(exc))}")]) from None
+
+
+def _template_frame(tb: TracebackType | None, name: str) -> tuple[str, int | None]:
+    """Return the template file and line that were running when ``tb`` was raised (Jinja2 rewrites
+    tracebacks to point at templates), or ``name`` when no template frame is found."""
+    found: tuple[str, int | None] = (name, None)
+    for frame in traceback.extract_tb(tb):
+        if frame.filename.endswith((".html", ".htm", ".xml", ".txt", ".j2")):
+            found = (frame.filename, frame.lineno)
+    return found
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().split("\n")[0]
+    return line if len(line) <= 200 else line[:197] + "..."
 
 
 def _theme_cards(stats: Stats) -> list[dict[str, Any]]:
