@@ -349,6 +349,27 @@ CASES: list[Case] = [
     # U+009B is the one-character CSI of 8-bit terminals: a C1 control character (category Cc).
     Case("control-character-c1-in-title", set_fields(6, title="Synthetic \x9b2J post"),
          SIG, 6, "title", "control characters"),
+    # Round two: deceptive URLs and text, silent choices.
+    Case("url-with-user-information", set_fields(7, url="https://github.com:x@evil.example/synthetic/7"),
+         SIG, 7, "url", "user information before '@', which hides its real host 'evil.example'"),
+    Case("url-with-a-backslash", set_fields(8, url="https://example.com\\@evil.example/synthetic/8"),
+         SIG, 8, "url", "backslash"),
+    Case("bidirectional-override-in-title", set_fields(9, title="Synthetic \u202egnp.exe post"),
+         SIG, 9, "title", "bidirectional overrides"),
+    Case("bidirectional-isolate-in-community", set_fields(10, community="example/\u2066community"),
+         SIG, 10, "community", "bidirectional overrides"),
+    Case("title-only-white-space", set_fields(2, title="   \t "), SIG, 2, "title", "must not be blank"),
+    Case("summary-only-white-space", set_fields(3, summary="\n"), SIG, 3, "summary", "must not be blank"),
+    Case("json-key-given-twice", edit_line(4, b'"title": "Synthetic post 4"', b'"title": "Synthetic post 4", "title": "Other"'),
+         SIG, 4, "title", "appears twice"),
+    # Names read from files are shown escaped: a newline or a terminal escape in a key can neither
+    # forge a problem line nor clear the screen (the catalogue checks one line per problem).
+    Case("forged-problem-in-a-json-key",
+         edit_line(4, b'"title": "Synthetic post 4"',
+                   b'"x\\nmemo/index.md:1: forged\\u001b[2J": 1, "x\\nmemo/index.md:1: forged\\u001b[2J": 2'),
+         SIG, 4, None, "x\\nmemo/index.md:1: forged\\x1b[2J: the key appears twice"),
+    Case("forged-problem-in-a-toml-key", replace_text(TAX, "[[phases]]", '"evil\\u001b]0;title\\u0007" = 1\n[[phases]]'),
+         TAX, None, None, "evil\\x1b]0;title\\x07: unknown field"),
     # --- the data folder ---------------------------------------------------------------------
     Case("both-jsonl-and-csv", write(CSV, csv_text(records(), FIELDS)), "data", None, None, "both signals.jsonl and signals.csv"),
     Case("no-signals-file", delete(SIG), "data", None, None, "no signals file"),
@@ -391,6 +412,8 @@ CASES: list[Case] = [
     Case("taxonomy-duplicate-key", replace_text(TAX, 'id = "setup"', 'id = "setup"\nid = "setup2"'),
          TAX, line_of(TAXONOMY, 'id = "setup"') + 1, None, "invalid TOML"),
     Case("taxonomy-order-wrong-type", replace_text(TAX, "order = 1", 'order = "first"'),
+         TAX, line_of(TAXONOMY, "order = 1"), "themes[1].order", "expected a whole number"),
+    Case("taxonomy-order-true", replace_text(TAX, "order = 1", "order = true"),
          TAX, line_of(TAXONOMY, "order = 1"), "themes[1].order", "expected a whole number"),
     Case("taxonomy-unknown-key-in-theme", replace_text(TAX, 'id = "retrain"', 'id = "retrain"\ncolour = "red"'),
          TAX, line_of(TAXONOMY, 'id = "retrain"') + 1, "themes[2].colour", "unknown field"),
@@ -766,3 +789,15 @@ def test_unknown_extra_field_is_a_warning_and_the_build_succeeds(
     assert (project / "out" / "data" / "stats.json").read_bytes() == baseline.stats
     site_csv = (project / "out" / "data" / "signals.csv").read_text(encoding="utf-8")
     assert "notes" not in site_csv and "synthetic reviewer note" not in site_csv and "note 3" not in site_csv
+
+
+def test_a_file_name_cannot_forge_a_problem_line_or_drive_the_terminal(project: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "memo" / "a\nindex.md:1: forged\x1b[2J.md").write_text("---\ntitle: X\n---\n", encoding="utf-8")
+    code, _, err = run_main(argv(project), capsys)
+    assert code == 2
+    lines = err.rstrip("\n").split("\n")
+    assert len(lines) == 2 and SUMMARY.fullmatch(lines[1]), lines
+    assert lines[0].endswith("/memo/a\\nindex.md:1: forged\\x1b[2J.md: page file names must be lower-case letters, "
+                             "digits and '-' (e.g. faq.md)"), lines[0]
+    assert "\x1b" not in err

@@ -10,6 +10,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from helpers import make_data, signal
+
+from memokit.build.pipeline import BUILTIN_TEMPLATES, Project, build
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -93,7 +96,26 @@ def test_signals_csv_holds_the_validated_data(flagship_site: Path, flagship_sign
     with (flagship_site / "data" / "signals.csv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [r["id"] for r in rows] == [s["id"] for s in flagship_signals]
-    assert [r["title"] for r in rows] == [s["title"] for s in flagship_signals]
+    # A cell a spreadsheet would run as a formula gets a leading "'" (it shows as text).
+    formula = ("=", "+", "-", "@", "\t", "\r")
+    assert [r["title"] for r in rows] == [("'" if s["title"].startswith(formula) else "") + s["title"]
+                                          for s in flagship_signals]
+    assert any(s["title"].startswith("-") for s in flagship_signals)  # the corpus itself has one
+
+
+def test_signals_csv_neutralises_spreadsheet_formulas(tmp_path: Path) -> None:
+    records = [signal(1, title='=HYPERLINK("https://evil.example","click")', summary="+1 and more"),
+               signal(2, title="@SUM(A1:A9)", summary="-2 points", community="=cmd|' /C calc'!A0"),
+               signal(3, title="A plain title", summary="tab\tinside is fine")]
+    data = make_data(tmp_path, records)
+    (tmp_path / "memo").mkdir()
+    (tmp_path / "memo" / "index.md").write_text("---\ntitle: Synthetic\n---\n\n{{ n }} synthetic posts.\n")
+    build(Project(data=data, memo=tmp_path / "memo", templates=BUILTIN_TEMPLATES, out=tmp_path / "site"))
+    with (tmp_path / "site" / "data" / "signals.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["title"] for r in rows] == ["'=HYPERLINK(\"https://evil.example\",\"click\")", "'@SUM(A1:A9)", "A plain title"]
+    assert [r["summary"] for r in rows] == ["'+1 and more", "'-2 points", "tab\tinside is fine"]
+    assert rows[1]["community"] == "'=cmd|' /C calc'!A0"
 
 
 def test_every_link_is_relative_and_nothing_loads_from_another_origin(flagship_site: Path) -> None:

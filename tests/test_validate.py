@@ -77,11 +77,11 @@ def test_null_date_is_accepted_as_unknown(tmp_path):
 
 
 def test_control_characters_are_rejected(tmp_path):
-    assert _only(tmp_path, [signal(1, title="bell\x07here")]) == "1: title: contains control characters"
+    assert _only(tmp_path, [signal(1, title="bell\x07here")]) == "1: title: contains control characters or bidirectional overrides"
 
 
 def test_control_character_in_summary_is_rejected(tmp_path):
-    assert _only(tmp_path, [signal(1, summary="escape \x1b[31m red")]) == "1: summary: contains control characters"
+    assert _only(tmp_path, [signal(1, summary="escape \x1b[31m red")]) == "1: summary: contains control characters or bidirectional overrides"
 
 
 def test_source_must_be_a_slug(tmp_path):

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
 from helpers import jsonl, serve
@@ -456,7 +456,8 @@ def _drill_rows(page: Page) -> list[tuple[str, str, str, str]]:
 
 def _drill_expected(records: list[dict[str, Any]]) -> list[tuple[str, str, str, str]]:
     return sorted((r["title"], r["url"],
-                   f"{SOURCE_LABELS[r['source']]} · {r['community']} · {r['created'] or 'date unknown'}",
+                   f"{SOURCE_LABELS[r['source']]} · {r['community']} · {urlsplit(r['url']).hostname} · "
+                   f"{r['created'] or 'date unknown'}",
                    r["summary"]) for r in records)
 
 

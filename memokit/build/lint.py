@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..model import Page
+from ..model import Page, printable
 from .prose import HEADING, Analysis, Spot, find_bindings
 
 # Every pattern here runs in linear time on any line (tests/test_linear.py feeds each adversarial
@@ -93,8 +93,8 @@ class Finding:
     text: str
 
     def __str__(self) -> str:
-        return (f"{self.path}:{self.line}:{self.column}: hand-typed {self.kind} {self.text!r}: "
-                "bind it to the data ({{ … }}) or cite it as a fact ({{ fact(\"…\", source=\"…\") }})")
+        return printable(f"{self.path}:{self.line}:{self.column}: hand-typed {self.kind} {self.text!r}: "
+                         "bind it to the data ({{ … }}) or cite it as a fact ({{ fact(\"…\", source=\"…\") }})")
 
 
 def candidates(text: str) -> list[tuple[int, int, str, bool]]:

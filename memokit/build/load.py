@@ -85,7 +85,10 @@ def _read_jsonl(path: Path, handle: BinaryIO, problems: Problems) -> Iterator[Ra
             problems.add(path, number, None, f"invalid UTF-8 at byte {exc.start + 1} of the line")
             continue
         try:
-            data = json.loads(line)
+            data = json.loads(line, object_pairs_hook=_object)
+        except _DuplicateKey as exc:
+            problems.add(path, number, exc.key, "the key appears twice in the object: keep one")
+            continue
         except json.JSONDecodeError as exc:
             problems.add(path, number, None, f"invalid JSON: {exc.msg} (column {exc.colno})")
             continue
@@ -96,6 +99,24 @@ def _read_jsonl(path: Path, handle: BinaryIO, problems: Problems) -> Iterator[Ra
             problems.add(path, number, None, f"expected a JSON object, got {type(data).__name__}")
             continue
         yield RawRecord(path, number, data)
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice (``json`` would silently keep the last)."""
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return data
 
 
 def _read_csv(path: Path, handle: BinaryIO, problems: Problems) -> Iterator[RawRecord]:

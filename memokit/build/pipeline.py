@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..model import InputError, MemokitError, Problem, Problems, grouped
+from ..model import InputError, MemokitError, Problem, Problems, grouped, printable
 from .charts import build_charts
 from .claims import BLOCKS, BoundPage, ClaimResult, bind_page, check_claims
 from .lint import Finding, candidates, lint_page
@@ -50,7 +50,7 @@ class CheckFailure(MemokitError):
             lines = [f"{bound.page.path}:{claim.line}: claim {claim.name!r} {why}: {claim.sentence}",
                      f"    check: {claim.check}"]
             lines.extend(f"    {expression} = {value}" for expression, value in claim.terms)
-            reports.append((str(bound.page.path), claim.line or 0, lines))
+            reports.append((str(bound.page.path), claim.line or 0, [printable(line) for line in lines]))
         return grouped(reports)
 
 

@@ -26,7 +26,7 @@ from jinja2 import (
 )
 from markupsafe import Markup, escape
 
-from ..model import ALL, INDEX, SIGNAL_FIELDS, InputError, Phase, Problem
+from ..model import ALL, INDEX, SIGNAL_FIELDS, InputError, Phase, Problem, display_host
 from .charts import ChartError, Charts
 from .claims import BLOCK_CLOSE, BLOCK_OPEN, FACT_CLOSE, FACT_OPEN, INLINE_CLOSE, INLINE_OPEN, Binding, BoundPage, Fact
 from .expressions import format_interval
@@ -62,6 +62,7 @@ def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: 
     themes = _theme_cards(stats)
 
     frame = newest_first(dataset.frame)
+    frame = frame.assign(host=frame["url"].map(display_host))  # shown beside every link: where it leads
     labels = {source: taxonomy.source_label(source) for source in frame["source"].unique()}
     fragments = pd.Series([_post_html(row, labels) for row in frame.itertuples(index=False)], index=frame.index,
                           dtype=object)
@@ -141,7 +142,7 @@ def _group_pages(env: Environment, out: SiteWriter, site: dict[str, Any], group:
 
 def _drill_data(out: SiteWriter, card: dict[str, Any], rows: pd.DataFrame, labels: Mapping[str, str]) -> None:
     """Write a theme's posts for the drill, ``PAGE_SIZE`` to a file; the first file describes the rest."""
-    posts = rows[["id", "url", "title", "source", "community", "created", "summary"]].to_dict("records")
+    posts = rows[["id", "url", "host", "title", "source", "community", "created", "summary"]].to_dict("records")
     paging = pages_of(len(posts))
     pages = len(paging)
     for page, start, stop in paging:
@@ -163,19 +164,32 @@ def newest_first(frame: pd.DataFrame) -> pd.DataFrame:
     return ordered.drop(columns=["_undated", "_created"])
 
 
+#: What a spreadsheet takes for the start of a formula (OWASP, "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def signals_csv(frame: pd.DataFrame) -> str:
-    """Return the validated signals as CSV in memokit's own input format."""
-    return frame.to_csv(index=False, lineterminator="\n", columns=list(SIGNAL_FIELDS))
+    """Return the validated signals as CSV in memokit's own input format. A text cell that a
+    spreadsheet would run as a formula (it starts with ``=``, ``+``, ``-``, ``@``, a tab or a
+    carriage return) is written with a leading ``'``, which makes the spreadsheet show it as text."""
+    safe = frame[list(SIGNAL_FIELDS)].copy()
+    for column in safe.columns:
+        values = safe[column]
+        text = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START))
+        if text.any():
+            safe[column] = values.where(~text, "'" + values.astype(str))
+    return safe.to_csv(index=False, lineterminator="\n")
 
 
 #: One post as theme and phase pages list it and as the drill shows it (which clones
 #: ``POST_TEMPLATE`` from the page): every field is escaped before it is put in.
 POST_CARD = ('<li class="post" data-id="{id}"><{heading} class="post-title"><a href="{url}" rel="' + POST_REL + '">'
              '{title}</a></{heading}><p class="post-meta"><span class="source">{source}</span> · '
-             '<span class="community">{community}</span> · {date}</p><p class="post-summary">{summary}</p></li>')
+             '<span class="community">{community}</span> · <span class="host">{host}</span> · {date}</p>'
+             '<p class="post-summary">{summary}</p></li>')
 UNDATED = '<span class="undated">date unknown</span>'
 #: The drill's copy of ``POST_CARD``, empty, with both kinds of date for it to keep one of.
-POST_TEMPLATE = Markup(POST_CARD.format(id="", heading="h3", url="", title="", source="", community="",
+POST_TEMPLATE = Markup(POST_CARD.format(id="", heading="h3", url="", title="", source="", community="", host="",
                                         date='<time datetime=""></time>' + UNDATED, summary=""))
 
 
@@ -183,7 +197,8 @@ def _post_html(row: Any, labels: Mapping[str, str]) -> str:
     """Return one post of a listing; every field is untrusted text and escaped here."""
     date = f'<time datetime="{row.created}">{row.created}</time>' if row.created else UNDATED
     return POST_CARD.format(id=escape(row.id), heading="h2", url=escape(safe_url(row.url)), title=escape(row.title),
-                            source=escape(labels[row.source]), community=escape(row.community), date=date,
+                            source=escape(labels[row.source]), community=escape(row.community),
+                            host=escape(row.host), date=date,
                             summary=escape(row.summary))
 
 

@@ -11,7 +11,19 @@ import pandas as pd
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from ..model import ALL, FILTER_FIELDS, NO_CONTROL, SIGNAL_FIELDS, Denominator, Problems, Signal, Taxonomy
+from ..model import (
+    ALL,
+    BANNED_RE,
+    FILTER_FIELDS,
+    NO_CONTROL,
+    NOT_BLANK,
+    SIGNAL_FIELDS,
+    Denominator,
+    Problems,
+    Signal,
+    Taxonomy,
+    printable,
+)
 from ..model.urls import url_key
 from .load import RawRecord, RawTaxonomy, find_signals_file, iter_signals, read_taxonomy
 
@@ -274,8 +286,8 @@ class _SignalChecker:
     def finish(self, path: Path | None) -> None:
         """Turn the unknown fields seen into one warning each."""
         for name, (where, line) in self.unknown_fields.items():
-            self.warnings.append(f"{path or where}:{line}: {name}: unknown field ignored "
-                                 f"(known: {', '.join(SIGNAL_FIELDS)})")
+            self.warnings.append(printable(f"{path or where}:{line}: {name}: unknown field ignored "
+                                           f"(known: {', '.join(SIGNAL_FIELDS)})"))
 
 
 _KNOWN = frozenset(SIGNAL_FIELDS)
@@ -298,8 +310,10 @@ def _message(error: ErrorDetails) -> str:
     got = error.get("input")
     if kind == "value_error":
         return str(error["ctx"]["error"]) if "ctx" in error else error["msg"]
-    if kind == "string_pattern_mismatch" and error["ctx"]["pattern"] == NO_CONTROL:
-        return "contains control characters"
+    if kind == "string_pattern_mismatch" and error["ctx"]["pattern"] in (NO_CONTROL, NOT_BLANK):
+        if isinstance(got, str) and BANNED_RE.search(got):
+            return "contains control characters or bidirectional overrides"
+        return "must not be blank"
     if kind == "string_pattern_mismatch":
         return f"expected text matching {error['ctx']['pattern']}, got {_short(got)}"
     if kind == "string_too_long":

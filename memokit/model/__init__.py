@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .problems import Problem as Problem
     from .problems import Problems as Problems
     from .problems import grouped as grouped
+    from .problems import printable as printable
     from .signal import REQUIRED_FIELDS as REQUIRED_FIELDS
     from .signal import SIGNAL_FIELDS as SIGNAL_FIELDS
     from .signal import Signal as Signal
@@ -32,20 +33,24 @@ if TYPE_CHECKING:
     from .taxonomy import Phase as Phase
     from .taxonomy import Taxonomy as Taxonomy
     from .taxonomy import Theme as Theme
+    from .text import BANNED_RE as BANNED_RE
     from .text import NO_CONTROL as NO_CONTROL
+    from .text import NOT_BLANK as NOT_BLANK
     from .text import SLUG as SLUG
     from .text import SLUG_RE as SLUG_RE
+    from .text import Line as Line
     from .text import Text as Text
     from .urls import canonical_url as canonical_url
+    from .urls import display_host as display_host
     from .urls import url_key as url_key
 
 _WHERE = {
     "page": ("INDEX", "ClaimSpec", "FrontMatter", "HeadlineItem", "Page"),
-    "problems": ("MAX_PRINTED", "InputError", "MemokitError", "Problem", "Problems", "grouped"),
+    "problems": ("MAX_PRINTED", "InputError", "MemokitError", "Problem", "Problems", "grouped", "printable"),
     "signal": ("REQUIRED_FIELDS", "SIGNAL_FIELDS", "Signal"),
     "taxonomy": ("ALL", "FILTER_FIELDS", "Denominator", "Phase", "Taxonomy", "Theme"),
-    "text": ("NO_CONTROL", "SLUG", "SLUG_RE", "Text"),
-    "urls": ("canonical_url", "url_key"),
+    "text": ("BANNED_RE", "NO_CONTROL", "NOT_BLANK", "SLUG", "SLUG_RE", "Line", "Text"),
+    "urls": ("canonical_url", "display_host", "url_key"),
 }
 _MODULE = {name: module for module, names in _WHERE.items() for name in names}
 __all__ = sorted(_MODULE)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from .text import SLUG
 
@@ -43,7 +43,7 @@ class FrontMatter(BaseModel):
     date: str = ""
     description: str = ""
     nav_title: str = ""
-    order: int = 0
+    order: StrictInt = 0
     headline: tuple[HeadlineItem, ...] = ()
     claims: tuple[ClaimSpec, ...] = ()
 

@@ -9,6 +9,16 @@ from pathlib import Path
 MAX_PRINTED = 50
 
 
+def printable(text: str) -> str:
+    """Return ``text`` with every character a terminal would act on shown as an escape (``\\n``,
+    ``\\x1b``, ``\\u202e``): control characters, bidirectional overrides, line separators. A message
+    that quotes its input (a key, a file name, a title) then stays one line that says what it is,
+    and can neither forge another problem line nor clear or recolour the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     """One thing wrong with the input, printed as ``PATH:LINE: field: message``."""
@@ -20,7 +30,7 @@ class Problem:
 
     def __str__(self) -> str:
         where = self.path if self.line is None else f"{self.path}:{self.line}"
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        return printable(f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}")
 
 
 class MemokitError(Exception):
@@ -59,7 +69,7 @@ def grouped(reports: list[tuple[str, int, list[str]]]) -> list[str]:
     out: list[str] = []
     for path, items in files.items():
         if len(files) > 1:
-            out.append(f"{path} ({len(items)} problem{'s' if len(items) != 1 else ''}):")
+            out.append(printable(f"{path} ({len(items)} problem{'s' if len(items) != 1 else ''}):"))
         for _, lines in sorted(items, key=lambda item: item[0]):
             out.extend(lines)
     return out

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from .text import NO_CONTROL, SLUG, Text
+from .text import NOT_BLANK, SLUG, Line, Text
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -42,12 +42,12 @@ class Signal(BaseModel):
     id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
     url: Text = Field(min_length=1, max_length=2000)
     source: str = Field(pattern=SLUG, max_length=40)
-    community: Text = Field(min_length=1, max_length=200)
-    title: Text = Field(min_length=1, max_length=1000)
+    community: Line = Field(min_length=1, max_length=200)
+    title: Line = Field(min_length=1, max_length=1000)
     created: Annotated[date | None, BeforeValidator(_parse_date)]
     theme: Text = Field(min_length=1)
     phase: Text = Field(min_length=1)
-    summary: Text = Field(min_length=1, max_length=2000)
+    summary: Line = Field(min_length=1, max_length=2000)
     model_family: Text = Field(default="", max_length=40)
     tool: Text = Field(default="", max_length=40)
     found_by: Annotated[tuple[Text, ...], BeforeValidator(_split_list)] = ()
@@ -65,4 +65,4 @@ REQUIRED_FIELDS: tuple[str, ...] = tuple(
     name for name, info in Signal.model_fields.items() if info.is_required()
 )
 
-__all__ = ["NO_CONTROL", "REQUIRED_FIELDS", "SIGNAL_FIELDS", "Signal", "Text"]
+__all__ = ["NOT_BLANK", "REQUIRED_FIELDS", "SIGNAL_FIELDS", "Signal", "Text"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from .text import SLUG
 
@@ -38,7 +38,7 @@ class Theme(BaseModel):
     label: str = Field(min_length=1)
     phase: str = Field(min_length=1)
     definition: str = Field(min_length=1)
-    order: int
+    order: StrictInt  # `order = true` is a mistake, not the number 1
 
 
 class Denominator(BaseModel):

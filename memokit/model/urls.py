@@ -36,7 +36,22 @@ def _check_url(url: str) -> str | None:
         return f"expected an absolute http(s) URL with a host, got {url[:80]!r}"
     if any(ch.isspace() for ch in url):
         return "URL contains white space"
+    if "\\" in url:
+        return "URL holds a backslash, which browsers read as '/': it could lead elsewhere than it shows"
+    if "@" in parts.netloc:
+        return (f"URL holds user information before '@', which hides its real host "
+                f"{parts.hostname!r}: link to the post itself")
     return None
+
+
+def display_host(url: str) -> str:
+    """The host a link really leads to, as a reader should see it: lower case, and an
+    internationalised name in its ASCII (punycode) form, which cannot imitate another."""
+    host = (urlsplit(url).hostname or "").lower()
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host.encode("ascii", "backslashreplace").decode("ascii")
 
 
 def canonical_url(url: str) -> str:

@@ -261,6 +261,7 @@
     link.appendChild(marked(post.title, needle));
     li.querySelector(".source").textContent = current.sources[post.source] || post.source;
     li.querySelector(".community").appendChild(marked(post.community, needle));
+    li.querySelector(".host").textContent = post.host;
     if (post.created) {
       time.dateTime = time.textContent = post.created;
       li.querySelector(".undated").remove();
