@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
-from .model.problems import InputError, MemokitError
+from .model.problems import InputError, MemokitError, printable
 
 if TYPE_CHECKING:
     from .build.pipeline import Project
@@ -61,7 +61,7 @@ def run_build(project: Project, *, check: bool = False, verbose: bool = False,
     else:
         summary = (f"built {project.out}/: {summary}; {result.files:,} files, {result.bytes / 1024:,.0f} KB "
                    f"in {result.seconds:.1f} s")
-    return Report(EXIT_OK, [f"warning: {warning}" for warning in result.dataset.warnings], summary)
+    return Report(EXIT_OK, [f"warning: {printable(warning)}" for warning in result.warnings], summary)
 
 
 class TerminalProgress:

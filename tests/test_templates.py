@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from memokit.build.pipeline import BUILTIN_TEMPLATES
 from memokit.cli import main
 
@@ -46,3 +48,45 @@ def test_the_readme_lists_every_built_in_template() -> None:
     for path in sorted((BUILTIN_TEMPLATES).rglob("*.html")):
         name = path.relative_to(BUILTIN_TEMPLATES).as_posix()
         assert re.search(rf"`{re.escape(name)}`", section), f"{name} is not described in README's Templates section"
+
+
+def _own(tmp_path: Path, name: str, text: str) -> Path:
+    own = tmp_path / "templates"
+    (own / name).parent.mkdir(parents=True, exist_ok=True)
+    (own / name).write_text(text, encoding="utf-8")
+    return own
+
+
+@pytest.mark.parametrize("expression", ["stats.__class__.__mro__", "page.__init__.__globals__",
+                                        "cycler.__init__.__globals__.os", "site.title.__class__.__base__.__subclasses__()"])
+def test_templates_run_sandboxed_and_cannot_reach_python(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         expression: str) -> None:
+    own = _own(tmp_path, "blocks/headline.html", f"<p>{{{{ {expression} }}}}</p>\n")
+    code = main(["--data", str(ROOT / "data"), "--memo", str(ROOT / "memo"), "--templates", str(own),
+                 "--out", str(tmp_path / "site")])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert f"{own / 'blocks' / 'headline.html'}:1: template error:" in err and "unsafe" in err
+    assert not (tmp_path / "site").exists()
+
+
+def test_an_override_that_drops_the_csp_or_loads_another_origin_is_warned_about(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = (BUILTIN_TEMPLATES / "base.html").read_text(encoding="utf-8")
+    csp = re.search(r'<meta http-equiv="Content-Security-Policy"[^>]*>\n', base)
+    assert csp
+    changed = base.replace(csp.group(0), "").replace("</head>", '<script src="https://cdn.example/x.js"></script>\n'
+                                                                '<link rel="canonical" href="https://example.org/">\n</head>')
+    own = _own(tmp_path, "base.html", changed)
+    assert main(["--data", str(ROOT / "data"), "--memo", str(ROOT / "memo"), "--templates", str(own),
+                 "--out", str(tmp_path / "site")]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning: ")]
+    assert "warning: index.html: the page has no Content-Security-Policy" in "\n".join(warnings)
+    assert "warning: themes/" in "\n".join(warnings) and "warning: about.html: the page has no" in "\n".join(warnings)
+    assert any("loads <script src='https://cdn.example/x.js'> from another origin" in w for w in warnings)
+    assert not any("canonical" in w for w in warnings)
+
+
+def test_the_built_in_templates_draw_no_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    build(tmp_path, BUILTIN_TEMPLATES)
+    assert "warning" not in capsys.readouterr().err

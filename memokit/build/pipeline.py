@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..model import InputError, MemokitError, Problem, Problems, grouped, printable
@@ -83,6 +83,10 @@ class BuildResult:
     files: int = 0
     bytes: int = 0
     seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)  # the data's, then the pages'
+
+    def __post_init__(self) -> None:
+        self.warnings[:0] = self.dataset.warnings
 
     @property
     def bindings(self) -> int:
@@ -143,7 +147,7 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
     result = BuildResult(dataset, stats, bound)
     if charts is not None:
         with staged_site(project.out, progress) as out:
-            render_site(dataset, stats, bound, charts, templates, out, project.site_url)
+            result.warnings.extend(render_site(dataset, stats, bound, charts, templates, out, project.site_url))
         result.files, result.bytes = out.files, out.bytes
         done(f"rendered the charts and wrote {out.files:,} files ({out.bytes / 1e6:,.1f} MB)")
     result.seconds = time.perf_counter() - started

@@ -10,6 +10,7 @@ import tempfile
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from html.parser import HTMLParser
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -24,6 +25,7 @@ from jinja2 import (
     TemplateNotFound,
     select_autoescape,
 )
+from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
 from ..model import ALL, INDEX, SIGNAL_FIELDS, InputError, Phase, Problem, display_host
@@ -47,11 +49,13 @@ DEFAULT_BLOCKS = (("chart", "phase"), ("chart", "theme"), ("cards", None), ("met
 
 
 def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: Charts,
-                templates: Sequence[Path], out: SiteWriter, site_url: str | None = None) -> None:
+                templates: Sequence[Path], out: SiteWriter, site_url: str | None = None) -> list[str]:
     """Render every file of the site into ``out``; ``site_url`` (the published address, ending
-    in "/") fills canonical and Open Graph links, which must be absolute.
+    in "/") fills canonical and Open Graph links, which must be absolute. Return warnings about
+    the pages (``page_warnings``).
 
     The memo pages come last: they show the charts, which may still be rendering elsewhere."""
+    warnings: list[str] = []
     env = _environment(templates)
     taxonomy = dataset.taxonomy
     nav = [{"title": p.page.nav_title, "href": p.page.filename if p.page.slug != INDEX else "index.html",
@@ -66,9 +70,10 @@ def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: 
     labels = {source: taxonomy.source_label(source) for source in frame["source"].unique()}
     fragments = pd.Series([_post_html(row, labels) for row in frame.itertuples(index=False)], index=frame.index,
                           dtype=object)
-    for card in themes:
+    for number, card in enumerate(themes):
         rows = frame.index[frame["theme"].to_numpy() == card["id"]]
-        _group_pages(env, out, site, card, "themes", fragments.loc[rows].tolist())
+        # Every listing page comes from theme.html: checking the first one checks the template.
+        _group_pages(env, out, site, card, "themes", fragments.loc[rows].tolist(), warnings if number == 0 else None)
         _drill_data(out, card, frame.loc[rows], labels)
     for phase in _phase_rows(stats):
         rows = frame.index[frame["phase"].to_numpy() == phase["id"]]
@@ -88,8 +93,53 @@ def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: 
     for bound in pages:
         context = _page_context(bound, stats, charts, themes, env, site)
         template = "memo.html" if bound.page.slug == INDEX else "page.html"
-        out.write(bound.page.filename, _render(env, template, context))
+        html = _render(env, template, context)
+        warnings.extend(page_warnings(bound.page.filename, html))
+        out.write(bound.page.filename, html)
     out.write(SHARE_IMAGE, _share_png(charts))
+    return warnings
+
+
+#: Elements whose address the browser loads by itself, and the attribute that holds it.
+_LOADED = {"script": "src", "img": "src", "iframe": "src", "frame": "src", "embed": "src", "source": "src",
+           "video": "src", "audio": "src", "track": "src", "object": "data", "link": "href", "input": "src"}
+#: ``<link rel>`` values that name an address without loading it.
+_NOT_LOADED = {"canonical", "alternate", "author", "license", "me", "bookmark", "next", "prev", "help", "search"}
+
+
+class _PageCheck(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.csp = False
+        self.elsewhere: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: value or "" for name, value in attrs}
+        if tag == "meta" and values.get("http-equiv", "").lower() == "content-security-policy":
+            self.csp = True
+        attribute = _LOADED.get(tag)
+        if tag == "link" and set(values.get("rel", "").lower().split()) <= _NOT_LOADED and values.get("rel"):
+            return
+        address = values.get(attribute or "", "").strip().lower()
+        if attribute and address.startswith(("http:", "https:", "//")):
+            self.elsewhere.append(f"<{tag} {attribute}={values[attribute]!r}>")
+
+    handle_startendtag = handle_starttag
+
+
+def page_warnings(path: str, html: str) -> list[str]:
+    """Return what makes a page unsafe or not self-contained, as a template override can: no
+    Content-Security-Policy, or something loaded from another origin."""
+    check = _PageCheck()
+    check.feed(html)
+    check.close()
+    found = []
+    if not check.csp:
+        found.append(f"{path}: the page has no Content-Security-Policy (a template override dropped the "
+                     "<meta http-equiv=\"Content-Security-Policy\"> of base.html)")
+    found.extend(f"{path}: the page loads {what} from another origin; a memo site loads nothing from elsewhere"
+                 for what in check.elsewhere[:3])
+    return found
 
 
 def _share_png(charts: Charts) -> bytes:
@@ -123,8 +173,9 @@ def pages_of(count: int) -> list[tuple[int, int, int]]:
 
 
 def _group_pages(env: Environment, out: SiteWriter, site: dict[str, Any], group: dict[str, Any], folder: str,
-                 posts: list[str]) -> None:
-    """Write a theme's or phase's posts as pages of at most ``PAGE_SIZE`` posts."""
+                 posts: list[str], checked: list[str] | None = None) -> None:
+    """Write a theme's or phase's posts as pages of at most ``PAGE_SIZE`` posts; if ``checked`` is a
+    list, add to it what ``page_warnings`` finds in the first page."""
     paging = pages_of(len(posts))
     pages = len(paging)
     for page, first, stop in paging:
@@ -137,7 +188,10 @@ def _group_pages(env: Environment, out: SiteWriter, site: dict[str, Any], group:
         context = {"site": site, "root": "../", "path": page_file(folder, group["id"], page, "html"),
                    "current": None, "group": group, "count": len(posts),
                    "posts": [Markup(fragment) for fragment in chunk], "pagination": pagination}
-        out.write(page_file(folder, group["id"], page, "html"), _render(env, "theme.html", context))
+        html = _render(env, "theme.html", context)
+        if checked is not None and page == 1:
+            checked.extend(page_warnings(page_file(folder, group["id"], page, "html"), html))
+        out.write(page_file(folder, group["id"], page, "html"), html)
 
 
 def _drill_data(out: SiteWriter, card: dict[str, Any], rows: pd.DataFrame, labels: Mapping[str, str]) -> None:
@@ -217,7 +271,9 @@ def _json(data: Any, indent: int | None = None) -> str:
 
 def _environment(templates: Sequence[Path]) -> Environment:
     # The first folder that has a template by a name wins: a project's own over the built-in ones.
-    env = Environment(
+    # Templates are code a project brings along: they run sandboxed, so an override can shape the
+    # page but not reach Python (no attributes starting with "_", no unsafe calls).
+    env = SandboxedEnvironment(
         loader=ChoiceLoader([FileSystemLoader(str(folder)) for folder in templates]),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
@@ -244,8 +300,11 @@ def _render(env: Environment, name: str, context: dict[str, Any]) -> str:
         raise InputError([Problem(str(source), None, None, f"template error: {exc.name!r} is in no templates "
                                   "folder")]) from None
     except TemplateError as exc:
-        where = getattr(exc, "filename", None) or name
-        line = getattr(exc, "lineno", None)
+        # Syntax errors carry their place; errors while rendering (a sandbox refusal, an undefined
+        # value) are found in the traceback, which Jinja2 points at the template's line.
+        where, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
+        if not where:
+            where, line = _template_frame(exc.__traceback__, name)
         raise InputError([Problem(str(where), line, None, f"template error: {exc.message or exc}")]) from None
     except (InputError, ChartError):
         raise
