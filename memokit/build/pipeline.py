@@ -14,7 +14,8 @@ from .lint import Finding, candidates, lint_page
 from .load import utf8_error_line
 from .pages import load_pages
 from .prose import analyse, structure_problems
-from .render import TEMPLATES, render_site, staged_site
+from .render import TEMPLATES, render_site
+from .site import check_output, staged_site
 from .stats import Stats, compute
 from .validate import Dataset, load_dataset
 
@@ -120,6 +121,8 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
     templates = project.template_dirs()
     _check_templates(templates)
     _check_out(project)
+    if not check:
+        check_output(project.out)  # before the work, not after it
     dataset = load_dataset(project.data, progress)
     done(f"loaded and validated {len(dataset):,} signals")
     pages = load_pages(project.memo)

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import sys
-import tempfile
 import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from html.parser import HTMLParser
 from pathlib import Path
 from types import TracebackType
@@ -33,6 +29,7 @@ from .charts import ChartError, Charts
 from .claims import BLOCK_CLOSE, BLOCK_OPEN, FACT_CLOSE, FACT_OPEN, INLINE_CLOSE, INLINE_OPEN, Binding, BoundPage, Fact
 from .expressions import format_interval
 from .prose import to_html
+from .site import SiteWriter
 from .stats import Stats
 from .validate import Dataset
 
@@ -436,60 +433,3 @@ def _binding_html(binding: Binding) -> Markup:
         '<data class="bound" id="{id}" value="{value}" data-expr="{expr}" data-exact="{exact}" '
         'title="{tip}">{text}</data>'
     ).format(id=binding.id, value=value, expr=binding.expression, exact=binding.exact, tip=tip, text=binding.text)
-
-
-# --- writing ----------------------------------------------------------------------------------
-
-
-class SiteWriter:
-    """Writes the files of a site into a staging folder, counting files and bytes."""
-
-    def __init__(self, root: Path, progress: Callable[[str], None] | None = None) -> None:
-        self.root = root
-        self.files = 0
-        self.bytes = 0
-        self.progress = progress
-
-    def write(self, relative: str, content: str | bytes) -> None:
-        data = content.encode() if isinstance(content, str) else content
-        target = self.root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-        self.files += 1
-        self.bytes += len(data)
-        if self.progress is not None:
-            self.progress(f"writing the site: {self.files:,} files, {self.bytes / 1e6:,.1f} MB")
-
-
-@contextmanager
-def staged_site(out: Path, progress: Callable[[str], None] | None = None) -> Iterator[SiteWriter]:
-    """Yield a writer into a fresh folder beside ``out``; swap it into place only if the block
-    finishes, so a failed build never leaves a half-written site. ``progress`` hears of each
-    file written."""
-    out = out.resolve()
-    parent = out.parent
-    if out.exists() and not out.is_dir():
-        raise InputError([Problem(str(out), None, None, "output path exists and is not a folder")])
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-new-", dir=parent))
-    except OSError as exc:
-        blocker = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
-        why = f"{blocker} is a file, not a folder" if blocker else (exc.strerror or str(exc))
-        raise InputError([Problem(str(out), None, None, f"cannot write the output folder: {why}")]) from None
-    try:
-        os.chmod(staging, 0o755)
-        yield SiteWriter(staging, progress)
-        if out.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=parent))
-            os.rename(out, retired / out.name)
-            os.rename(staging, out)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.rename(staging, out)
-    except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise InputError([Problem(str(out), None, None, f"cannot write the output folder: {exc.strerror or exc}")]) from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
