@@ -10,9 +10,23 @@ import re
 from typing import Any
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+#: Text colours; in dark mode memo.css recolours the SVG's text by these exact ``fill`` values.
 INK = "#1f2328"
 MUTED = "#59636e"
-WIDTH = 420
+#: The whole SVG's width in CSS px, the same for every chart. The page shows a chart at this size and
+#: never wider, so its text is FONT_SIZE px wherever the column has the room (343 px on a 375 px
+#: phone, 358 px at 390); a narrower column shrinks every chart alike, to 11 px text at 320 px.
+WIDTH = 340
+FONT_SIZE = 13
+#: One bar per row: the label on a line of its own above the bar, so labels never squeeze the bars.
+ROW = 40
+BAR = 14
+PADDING = 2
+#: Browsers measure the system font wider than vl-convert does. Room for the value after the longest
+#: bar is reserved by this estimate of a character's width in ems, and vl-convert truncates a label
+#: (with an ellipsis) at this share of the width, so that a browser's wider rendering still fits.
+CHAR_EM = 0.65
+LABEL_SHARE = 0.75
 _TINY = {"data": {"values": [{"x": 1}]}, "mark": "bar", "encoding": {"x": {"field": "x", "type": "quantitative"}}}
 
 
@@ -46,32 +60,43 @@ def share_png(svg: str) -> bytes:
 
 
 def chart_spec(title: str, rows: list[dict[str, Any]], colors: dict[str, str], share_image: bool) -> dict[str, Any]:
-    """Return the Vega-Lite specs of a horizontal bar chart (and of its share image) from plain rows."""
+    """Return the Vega-Lite specs of a horizontal bar chart (and of its share image) from plain rows.
+
+    Each row is a label above a bar with its value at the bar's end; there is no axis, as every bar
+    carries its number. All text is FONT_SIZE px in a WIDTH px wide SVG, whatever the number of rows."""
     import altair as alt
 
+    if not rows:
+        raise ValueError("a chart needs at least one row")
     order = [row["label"] for row in rows]
     domain = list(dict.fromkeys(row["phase"] for row in rows))
-    top = max((row["percent"] for row in rows), default=0)
-    x = alt.X("percent:Q", title="Share of signals (%)", scale=alt.Scale(domain=[0, max(10, top + 12)]),
-              axis=alt.Axis(grid=False, tickCount=5, labelColor=MUTED, titleColor=MUTED))
-    # Browsers measure the system font wider than vl-convert does: reserve room for labels.
-    y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(
-        labelLimit=240, labelColor=INK, ticks=False, domain=False, labelPadding=6,
-        minExtent=max(60, 8 * max(len(row["label"]) for row in rows)),
-    ))
+    plot = WIDTH - 2 * PADDING
+    # The longest bar ends where its value text, as wide as a browser may draw it, still fits.
+    room = plot - (CHAR_EM * FONT_SIZE * max(len(row["text"]) for row in rows) + 6)
+    top = max(max(row["percent"] for row in rows), 1)
+    x = alt.X("percent:Q", axis=None, scale=alt.Scale(domain=[0, top * plot / room], nice=False, zero=True))
+    y = alt.Y("label:N", sort=order, axis=None, scale=alt.Scale(paddingInner=0, paddingOuter=0))
     base = alt.Chart(alt.Data(values=rows))  # type: ignore[no-untyped-call]
-    bars = base.mark_bar(height={"band": 0.7}).encode(
+    # In a row of ROW px: the label's baseline 4 px above the middle, the bar from 3 px below it.
+    bars = base.mark_bar(height=BAR, yOffset=3 + BAR / 2).encode(
         x=x, y=y,
         color=alt.Color("phase:N", scale=alt.Scale(domain=domain, range=[colors[p] for p in domain]), legend=None),
     )
-    labels = base.mark_text(align="left", dx=4, color=INK).encode(x=x, y=y, text="text:N")
-    layered = (bars + labels).properties(width=WIDTH, height=28 * len(rows))
-    svg = layered.configure(background="transparent", font=FONT).configure_view(stroke=None).to_dict(validate=False)
+    labels = base.mark_text(align="left", baseline="alphabetic", x=0, yOffset=-4, color=INK,
+                            limit=plot * LABEL_SHARE).encode(y=y, text="label:N")
+    values = base.mark_text(align="left", baseline="middle", dx=4, yOffset=3 + BAR / 2, color=MUTED).encode(
+        x=x, y=y, text="text:N")
+    layered = (bars + labels + values).properties(width=WIDTH, height=ROW * len(rows) + 2 * PADDING)
+    svg = layered.configure(
+        background="transparent", font=FONT, padding=PADDING, autosize={"type": "fit", "contains": "padding"},
+        text={"fontSize": FONT_SIZE},
+    ).configure_view(stroke=None).to_dict(validate=False)
     png = None
     if share_image:
         # Link previews want a wide image on an opaque background: the same chart, titled.
         # (Derived from the dict: a second Altair chart would deep-copy every layer again.)
-        png = {**svg, "width": 480, "height": 160, "title": {"text": title, "color": INK, "fontSize": 16},
+        png = {**svg, "width": 480, "height": 72 + ROW * len(rows),
+               "title": {"text": title, "color": INK, "fontSize": 16, "offset": 12},
                "config": {**svg["config"], "background": "white", "padding": 24}}
     return {"svg": svg, "png": png}
 

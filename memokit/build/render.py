@@ -254,9 +254,22 @@ def _post_html(row: Any, labels: Mapping[str, str]) -> str:
 
 
 def phase_css(phases: tuple[Phase, ...]) -> str:
-    """Return the CSS that gives each phase its colour on chips, cards and lists."""
-    rules = [f'[data-phase="{p.id}"] {{ --phase: {p.color}; }}' for p in phases if p.color]
-    return "/* Generated from taxonomy.toml: one colour per phase. */\n" + "\n".join(rules) + "\n"
+    """Return the CSS that gives each phase its colour on chips, cards and lists, and the ink for
+    text set on that colour (``--phase-ink``): white or black, whichever has the higher WCAG
+    contrast against it. One of the two always reaches at least 4.58:1, whatever the colour."""
+
+    def luminance(color: str) -> float:
+        channels = (int(color[i:i + 2], 16) / 255 for i in (1, 3, 5))
+        r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    def ink(color: str) -> str:
+        # WCAG 2 contrast: against white (1 + .05) / (L + .05), against black (L + .05) / (0 + .05).
+        lit = luminance(color) + 0.05
+        return "#ffffff" if 1.05 / lit >= lit / 0.05 else "#000000"
+
+    rules = [f'[data-phase="{p.id}"] {{ --phase: {p.color}; --phase-ink: {ink(p.color)}; }}' for p in phases if p.color]
+    return "/* Generated from taxonomy.toml: one colour per phase, and the ink for text on it. */\n" + "\n".join(rules) + "\n"
 
 
 def _json(data: Any, indent: int | None = None) -> str:
