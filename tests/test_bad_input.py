@@ -509,6 +509,10 @@ CASES: list[Case] = [
     Case("output-parent-is-a-file", write("blocker", "a regular file\n"), "blocker/site", None, None,
          "cannot write the output folder", out="blocker/site"),
     Case("output-is-a-file", write("blocker", "a regular file\n"), "blocker", None, None, "not a folder", out="blocker"),
+    Case("output-is-someone-elses-folder", write("thesis/chapter-1.tex", "Years of work.\n"), "thesis", None, None,
+         "holds files memokit did not write", out="thesis"),
+    Case("output-is-a-symbolic-link", lambda root: (root / "link").symlink_to(root / "out"), "link", None, None,
+         "symbolic link", out="link"),
     Case("output-is-the-data-folder", lambda root: None, "data", None, None, "would replace the input folder",
          out="data"),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from .load import utf8_error_line
 from .pages import load_pages
 from .prose import analyse, structure_problems
 from .render import TEMPLATES, render_site
-from .site import check_output, staged_site
+from .site import check_output, clean_up, staged_site
 from .stats import Stats, compute
 from .validate import Dataset, load_dataset
 
@@ -123,6 +124,7 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
     _check_out(project)
     if not check:
         check_output(project.out)  # before the work, not after it
+        clean_up(Path(os.path.abspath(project.out)))  # what an interrupted build left, whatever this one does
     dataset = load_dataset(project.data, progress)
     done(f"loaded and validated {len(dataset):,} signals")
     pages = load_pages(project.memo)
