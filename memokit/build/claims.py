@@ -29,6 +29,7 @@ from .expressions import (
 from .lint import Finding
 from .prose import READ_ATTRIBUTES, Analysis, Spot, find_bindings
 from .stats import Stats
+from .support import FRAGILE, support
 
 #: Generated blocks a page may place, with the arguments each takes.
 BLOCKS: dict[str, tuple[str, ...]] = {
@@ -55,6 +56,7 @@ class Binding:
     text: str
     value: Any
     exact: str
+    detail: str = ""  # a share's count and interval, shown beside it in the headline strip
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -73,20 +75,63 @@ class Block:
 
 
 @dataclass(frozen=True)
+class SubsetResult:
+    """A claim evaluated on one named subset of the signals, taken alone as the corpus."""
+
+    id: str
+    label: str
+    holds: bool
+    terms: tuple[tuple[str, str], ...]
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class ClaimResult:
-    """A named claim and whether the data still supports it."""
+    """A named claim, whether the data supports it, in which subsets, and how solidly."""
 
     name: str
     sentence: str
     check: str
-    passed: bool
+    holds: bool  # on the whole corpus
     line: int
     terms: tuple[tuple[str, str], ...]
     error: str | None = None
+    support: float = 0.0  # the share of bootstrap resamples in which it holds
+    min_support: float | None = None  # the claim's own minimum, or the memo's
+    subsets: tuple[SubsetResult, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        """True if it holds, in every subset it names, with at least its minimum support."""
+        return self.holds and all(s.holds for s in self.subsets) and not self.below_minimum
+
+    @property
+    def below_minimum(self) -> bool:
+        return self.min_support is not None and self.support < self.min_support
+
+    @property
+    def support_text(self) -> str:
+        """The support as a reader reads it: a whole percent, never "100%" unless every resample
+        held, nor "0%" unless none did."""
+        percent = round(self.support * 100)
+        if percent == 100 and self.support < 1:
+            return "more than 99%"
+        if percent == 0 and self.support > 0:
+            return "fewer than 1%"
+        return f"{percent}%"
+
+    @property
+    def fragile(self) -> bool:
+        """True if it sets no minimum and holds in fewer than 90% of resamples."""
+        return self.min_support is None and self.support < FRAGILE
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "sentence": self.sentence, "check": self.check, "passed": self.passed,
+                "holds": self.holds, "support": round(self.support, 4), "min_support": self.min_support,
+                "fragile": self.fragile, "holds_in": {s.id: s.holds for s in self.subsets},
                 "line": self.line, "terms": [{"expression": e, "value": v} for e, v in self.terms],
+                "subsets": {s.id: {"holds": s.holds, "terms": [{"expression": e, "value": v} for e, v in s.terms],
+                                   "error": s.error} for s in self.subsets},
                 "error": self.error}
 
 
@@ -209,7 +254,7 @@ def _binding(expression: str, line: int, column: int, bound: BoundPage, stats: S
         return None
     binding = Binding(
         id=f"{bound.page.slug}-{len(bound.bindings) + 1}", page=bound.page.filename, line=line, column=column,
-        expression=expression, text=rendered.text, value=rendered.value, exact=rendered.exact,
+        expression=expression, text=rendered.text, value=rendered.value, exact=rendered.exact, detail=rendered.detail,
     )
     bound.bindings.append(binding)
     return binding
@@ -267,15 +312,24 @@ def _check_block(name: str, argument: str | None) -> str | None:
     return None
 
 
-def check_claims(bound: BoundPage, stats: Stats, problems: Problems) -> None:
-    """Evaluate every named claim of the page; names that do not exist become problems.
+def check_claims(bound: BoundPage, stats: Stats, problems: Problems, default_support: float | None = None) -> None:
+    """Evaluate every named claim of the page on the whole corpus, on each subset it names, and on
+    bootstrap resamples (its support); names that do not exist become problems.
 
-    A claim that is false, or whose terms cannot be computed from the current data, is
-    recorded as failed (the build turns that into exit 1), never raised.
+    A claim that is false, does not hold in a subset it names, falls below its minimum support, or
+    whose terms cannot be computed from the current data, is recorded as failed (the build turns
+    that into exit 1), never raised. ``default_support`` is the memo's minimum for claims that set
+    none of their own.
     """
     base = bound.page.key_lines.get("claims", 1)
+    minimum = bound.page.meta.min_support if bound.page.meta.min_support is not None else default_support
     for index, spec in enumerate(bound.page.meta.claims):
         line = _claim_line(bound.page, spec.name, base)
+        unknown = [name for name in spec.holds_in if name not in stats.denominators]
+        if unknown:
+            problems.add(bound.page.path, line, f"claims[{index + 1}].holds_in",
+                         f"unknown denominator {unknown[0]!r}; expected one of: {', '.join(stats.denominators)}")
+            continue
         try:
             tree = parse(spec.check)
             if not reads_data(tree) or compares_a_term_with_itself(tree):
@@ -284,19 +338,34 @@ def check_claims(bound: BoundPage, stats: Stats, problems: Problems) -> None:
                              "what the data computes (a share, a count) with something else")
                 continue
             value = evaluate(tree, stats)
+            holds, error = value.as_truth() if isinstance(value, TruthValue) else None, None
         except EmptyDenominator as exc:
-            bound.claims.append(ClaimResult(spec.name, spec.sentence, spec.check, False, line,
-                                            tuple(terms(spec.check, stats)), str(exc)))
-            continue
+            holds, error = False, str(exc)
         except ExpressionError as exc:
             problems.add(bound.page.path, line, f"claims[{index + 1}].check", str(exc))
             continue
-        if not isinstance(value, TruthValue):
+        if holds is None:
             problems.add(bound.page.path, line, f"claims[{index + 1}].check",
                          f"{spec.check!r} is not true or false: compare it with something")
             continue
-        bound.claims.append(ClaimResult(spec.name, spec.sentence, spec.check, value.as_truth(), line,
-                                        tuple(terms(spec.check, stats))))
+        bound.claims.append(ClaimResult(
+            spec.name, spec.sentence, spec.check, holds, line, tuple(terms(spec.check, stats)), error,
+            support=support(spec.check, stats), min_support=spec.support if spec.support is not None else minimum,
+            subsets=tuple(_in_subset(spec.check, stats, name) for name in spec.holds_in)))
+
+
+def _in_subset(check: str, stats: Stats, name: str) -> SubsetResult:
+    """Evaluate ``check`` on the signals of denominator ``name`` alone."""
+    within = stats.within(name)
+    label = stats.denominators[name].label
+    if within.n == 0:
+        return SubsetResult(name, label, False, (), f"the subset {name!r} holds no signal")
+    try:
+        holds = evaluate(parse(check), within).as_truth()
+        error = None
+    except ExpressionError as exc:  # an empty denominator within the subset
+        holds, error = False, str(exc)
+    return SubsetResult(name, label, holds, tuple(terms(check, within)), error)
 
 
 def _claim_line(page: Page, name: str, default: int) -> int:

@@ -76,6 +76,11 @@ class Value:
         """The exact value for a reader, e.g. ``112/498 = 0.224900``."""
         return self.text()
 
+    def detail(self) -> str:
+        """What a reader should see beside the value where it stands alone (a headline): for a
+        share, its count and its 95% interval."""
+        return ""
+
     # Formats: ``| percent(1)`` calls ``percent(1)``.
 
     def percent(self, digits: int = 0) -> str:
@@ -95,6 +100,21 @@ class Value:
 
     def month(self) -> str:
         self._refuse("month", "a date")
+
+    def with_interval(self, digits: int = 0) -> str:
+        self._refuse("with_interval", "a share")
+
+    def ordinal(self) -> str:
+        self._refuse("ordinal", "a count or a rank")
+
+    def months(self) -> str:
+        self._refuse("months", "a duration (date_span)")
+
+    def years(self) -> str:
+        self._refuse("years", "a duration (date_span)")
+
+    def days(self) -> str:
+        self._refuse("days", "a duration (date_span)")
 
     def _refuse(self, fmt: str, expected: str) -> NoReturn:
         raise ExpressionError(f"the {fmt} format applies to {expected}, not to {self.kind}")
@@ -132,6 +152,13 @@ class ShareValue(Value):
 
     def interval(self, digits: int = 0) -> str:
         return format_interval(self.share, _digits(digits, "interval"))
+
+    def detail(self) -> str:
+        return f"{self.share.count:,} of {self.share.total:,} posts · 95% interval {format_interval(self.share)}"
+
+    def with_interval(self, digits: int = 0) -> str:
+        """The share and its Wilson 95% interval: ``54% (95% interval 49–58%)``."""
+        return f"{self.percent(digits)} (95% interval {self.interval(digits)})"
 
 
 @dataclass(frozen=True)
@@ -180,6 +207,9 @@ class CountValue(Value):
     def number(self, digits: int = 0) -> str:
         return f"{self.value:,.{_digits(digits, 'number')}f}"
 
+    def ordinal(self) -> str:
+        return ordinal_text(self.value)
+
 
 @dataclass(frozen=True)
 class NumberValue(Value):
@@ -218,6 +248,11 @@ class NumberValue(Value):
 
     def number(self, digits: int = 0) -> str:
         return f"{float(self.value) if not self.whole else int(self.value):,.{_digits(digits, 'number')}f}"
+
+    def ordinal(self) -> str:
+        if not self.whole:
+            raise ExpressionError(f"the ordinal format applies to a whole number, not to {float(self.value):g}")
+        return ordinal_text(int(self.value))
 
 
 @dataclass(frozen=True)
@@ -264,15 +299,62 @@ class DateValue(Value):
 
 
 @dataclass(frozen=True)
+class DurationValue(Value):
+    """The time from the first to the last known date of the signals (``date_span``)."""
+
+    first: date | None
+    last: date | None
+    kind: ClassVar[str] = "a duration"
+
+    def _days(self) -> int:
+        if self.first is None or self.last is None:
+            raise ExpressionError("the duration is unknown (no dated signals)")
+        return (self.last - self.first).days
+
+    def text(self) -> str:
+        return self.months()
+
+    def plain(self) -> Any:
+        return self._days()
+
+    def exact(self) -> str:
+        return f"{self.first} to {self.last}: {self._days():,} days"
+
+    def months(self) -> str:
+        months = round(self._days() / DAYS_PER_MONTH)
+        return f"{months:,} month{'' if months == 1 else 's'}"
+
+    def years(self) -> str:
+        years = self._days() / DAYS_PER_YEAR
+        return f"{years:.1f} years" if round(years, 1) != 1 else "1 year"
+
+    def days(self) -> str:
+        days = self._days()
+        return f"{days:,} day{'' if days == 1 else 's'}"
+
+
+@dataclass(frozen=True)
 class Rendered:
     """What a binding shows, and the exact value behind it."""
 
     text: str
     value: Any
     exact: str
+    detail: str = ""
 
 
 # --- text shared by the formats ---------------------------------------------------------------
+
+
+#: The mean Gregorian month and year, in days.
+DAYS_PER_YEAR = 365.2425
+DAYS_PER_MONTH = DAYS_PER_YEAR / 12
+
+
+def ordinal_text(number: int) -> str:
+    """``1st``, ``2nd``, ``3rd``, ``4th``, ``11th``, ``12th``, ``13th``, ``21st``."""
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number:,}{suffix}"
 
 
 def _digits(digits: Any, fmt: str) -> int:
@@ -318,7 +400,8 @@ def format_interval(share: Share, digits: int = 0) -> str:
 
 #: The formats a binding may end with, each a method of ``Value`` (``| percent(1)`` calls
 #: ``value.percent(1)``).
-FORMATS = ("percent", "ratio", "number", "interval", "year", "month")
+FORMATS = ("percent", "ratio", "number", "interval", "with_interval", "ordinal", "year", "month", "months", "years",
+           "days")
 
 
 # --- functions available in expressions --------------------------------------------------------
@@ -389,10 +472,13 @@ def _rank(stats: Stats, *args: Any, **kwargs: Any) -> NumberValue:
     return NumberValue(stats.rank(dimension, key, of=of))
 
 
-def _distinct(stats: Stats, field: Any, of: Any = ALL) -> CountValue:
-    if not isinstance(field, str) or not isinstance(of, str):
-        raise ExpressionError("distinct() expects a field name, e.g. distinct(\"community\")")
-    return CountValue(stats.distinct(field, of=of))
+def _distinct(stats: Stats, *args: Any, **kwargs: Any) -> CountValue:
+    if not args or not isinstance(args[0], str):
+        raise ExpressionError("distinct() expects a field name first, e.g. distinct(\"community\") or "
+                              "distinct(\"theme\", phase=\"Iterate\")")
+    field, rest = args[0], args[1:]
+    of, filters = _filters(stats, rest, kwargs, "distinct")
+    return CountValue(stats.distinct(field, of=of, **filters))
 
 
 FUNCTIONS: dict[str, Callable[..., Value]] = {
@@ -409,10 +495,11 @@ def _names(stats: Stats) -> dict[str, Value]:
         "n": CountValue(stats.n),
         "first_date": DateValue(stats.first_date),
         "last_date": DateValue(stats.last_date),
+        "date_span": DurationValue(stats.first_date, stats.last_date),
     }
 
 
-NAMES = ("n", "first_date", "last_date")
+NAMES = ("n", "first_date", "last_date", "date_span")
 
 
 # --- parsing and evaluation -------------------------------------------------------------------
@@ -507,7 +594,7 @@ def render(tree: ast.Expression, stats: Stats) -> Rendered:
             text = getattr(value, name)(*args)
         except TypeError:
             raise ExpressionError(f"wrong arguments for the {name} format: {', '.join(map(repr, args))}") from None
-    return Rendered(text, value.plain(), value.exact())
+    return Rendered(text, value.plain(), value.exact(), value.detail())
 
 
 def _format_call(node: ast.expr) -> tuple[str, list[Any]]:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..model import InputError, MemokitError, Problem, Problems, grouped, printable
+from ..model import INDEX, InputError, MemokitError, Problem, Problems, grouped, printable
 from .charts import build_charts
 from .claims import BLOCKS, BoundPage, ClaimResult, bind_page, check_claims
 from .lint import Finding, candidates, lint_page
@@ -48,10 +48,22 @@ class CheckFailure(MemokitError):
         it), grouped by page."""
         reports = [(str(finding.path), finding.line, [str(finding)]) for finding in self.findings]
         for bound, claim in self.failed:
-            why = f"cannot be computed: {claim.error}" if claim.error else "is false"
-            lines = [f"{bound.page.path}:{claim.line}: claim {claim.name!r} {why}: {claim.sentence}",
-                     f"    check: {claim.check}"]
-            lines.extend(f"    {expression} = {value}" for expression, value in claim.terms)
+            where = f"{bound.page.path}:{claim.line}: claim {claim.name!r}"
+            lines: list[str] = []
+            if not claim.holds:
+                why = f"cannot be computed: {claim.error}" if claim.error else "is false"
+                lines += [f"{where} {why}: {claim.sentence}", f"    check: {claim.check}"]
+                lines += [f"    {expression} = {value}" for expression, value in claim.terms]
+            for subset in claim.subsets:
+                if not subset.holds:
+                    why = f"cannot be computed there: {subset.error}" if subset.error else "is false there"
+                    lines += [f"{where} does not hold in the subset {subset.id!r} ({subset.label}), where it {why}: "
+                              f"{claim.sentence}", f"    check: {claim.check}"]
+                    lines += [f"    {expression} = {value} (in {subset.id})" for expression, value in subset.terms]
+            if claim.below_minimum:
+                lines += [f"{where} holds in only {claim.support:.1%} of resamples, below its minimum support of "
+                          f"{claim.min_support:.0%}: {claim.sentence}", f"    check: {claim.check}"]
+                lines += [f"    {expression} = {value}" for expression, value in claim.terms]
             reports.append((str(bound.page.path), claim.line or 0, [printable(line) for line in lines]))
         return grouped(reports)
 
@@ -139,8 +151,9 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
     problems.raise_if_any()
     analyses = [analyse(page.body, page.body_line, candidates) for page in pages]
     bound = [bind_page(page, stats, problems, analysis) for page, analysis in zip(pages, analyses, strict=True)]
+    memo_support = next((p.meta.min_support for p in pages if p.slug == INDEX), None)
     for bound_page in bound:
-        check_claims(bound_page, stats, problems)
+        check_claims(bound_page, stats, problems, memo_support)
     problems.raise_if_any()
     failed = [(bound_page, claim) for bound_page in bound for claim in bound_page.claims if not claim.passed]
     findings = [finding for page, analysis in zip(pages, analyses, strict=True) for finding in lint_page(page, analysis)]
@@ -150,6 +163,10 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
     done(f"checked {sum(len(p.bindings) for p in bound)} bound numbers and {sum(len(p.claims) for p in bound)} claims")
 
     result = BuildResult(dataset, stats, bound)
+    result.warnings.extend(
+        f"{p.page.path}:{claim.line}: claim {claim.name!r} holds in only {claim.support:.0%} of resamples of the "
+        f"data: it is shown as fragile (give it a minimum with support: in its front matter, or rephrase it)"
+        for p in bound for claim in p.claims if claim.fragile)
     if charts is not None:
         with staged_site(project.out, progress) as out:
             result.warnings.extend(render_site(dataset, stats, bound, charts, templates, out, project.site_url))

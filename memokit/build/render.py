@@ -31,6 +31,7 @@ from .expressions import format_interval
 from .prose import to_html
 from .site import SiteWriter
 from .stats import Stats
+from .support import RESAMPLES
 from .validate import Dataset
 
 #: Attributes every link to a post carries: the text behind it is from the internet.
@@ -366,8 +367,9 @@ def _page_context(bound: BoundPage, stats: Stats, charts: Charts, themes: list[d
         "site": site, "root": "", "path": bound.page.filename, "current": bound.page.slug, "page": meta,
         "stats": stats,
         "charts": charts, "themes": themes, "phases": _phase_rows(stats),
-        "headline": [(_binding_html(b), label) for b, label in bound.headline],
+        "headline": [(_binding_html(b), label, b.detail) for b, label in bound.headline],
         "claims": bound.claims, "methodology": _methodology(stats), "post_template": POST_TEMPLATE,
+        "resamples": RESAMPLES,
     }
     placed = {(b.name, b.argument) for b in bound.blocks}
     context["placed_headline"] = ("headline", None) in placed

@@ -148,6 +148,7 @@ class Stats:
     frame: pd.DataFrame = field(repr=False, compare=False)
     #: Which rows of ``frame`` each denominator holds.
     masks: Mapping[str, pd.Series] = field(repr=False, compare=False, default_factory=dict)
+    _subsets: dict[str, Stats] = field(repr=False, compare=False, default_factory=dict)
 
     # --- queries used by prose, claims, cards and charts ------------------------------------
 
@@ -195,12 +196,27 @@ class Stats:
         count = breakdown[key].count if key in breakdown else 0
         return 1 + sum(1 for share in breakdown.shares if share.count > count)
 
-    def distinct(self, field_name: str, of: str = ALL) -> int:
-        """Return how many different values ``field_name`` takes within denominator ``of``."""
+    def distinct(self, field_name: str, of: str = ALL, **filters: str | Sequence[str]) -> int:
+        """Return how many different values ``field_name`` takes among the signals of denominator
+        ``of`` that match every filter (``distinct("theme", phase="Iterate")``: the Iterate themes
+        that have posts)."""
         self._check_denominator(of)
         if field_name not in FILTER_FIELDS:
             raise StatsError(f"unknown field {field_name!r}; expected one of: {', '.join(FILTER_FIELDS)}")
-        return int(self.frame.loc[self.masks[of], field_name].nunique())
+        wanted = {name: self._check_filter(name, value) for name, value in filters.items() if value is not None}
+        mask = matching(self.frame, wanted, within=self.masks[of]) if wanted else self.masks[of]
+        return int(self.frame.loc[mask, field_name].nunique())
+
+    def within(self, of: str) -> Stats:
+        """The statistics of the signals of denominator ``of`` alone, as if the corpus were only
+        them: "all" is that subset, and every other denominator is its part of it."""
+        self._check_denominator(of)
+        if of == ALL:
+            return self
+        cache = self._subsets
+        if of not in cache:
+            cache[of] = compute_frame(self.frame.loc[self.masks[of]].reset_index(drop=True), self.taxonomy)
+        return cache[of]
 
     def known_values(self, name: str) -> list[str]:
         """Return the values a filter on ``name`` may name."""
@@ -295,8 +311,11 @@ def signal_frame(dataset: Dataset) -> pd.DataFrame:
 
 def compute(dataset: Dataset) -> Stats:
     """Compute every breakdown of every denominator from the validated dataset."""
-    taxonomy = dataset.taxonomy
-    frame = signal_frame(dataset)
+    return compute_frame(signal_frame(dataset), dataset.taxonomy)
+
+
+def compute_frame(frame: pd.DataFrame, taxonomy: Taxonomy) -> Stats:
+    """Compute every breakdown of every denominator from a frame of ``signal_frame``'s shape."""
     denominators: dict[str, DenominatorStats] = {}
     masks: dict[str, pd.Series] = {}
     for denominator in taxonomy.denominators:

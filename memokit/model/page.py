@@ -31,6 +31,10 @@ class ClaimSpec(BaseModel):
     name: str = Field(pattern=SLUG)
     sentence: str = Field(min_length=1)
     check: str = Field(min_length=1)
+    #: Named denominators in which the claim must also hold, each taken alone as the corpus.
+    holds_in: tuple[str, ...] = ()
+    #: The least share of bootstrap resamples the claim must hold in (0 to 1); below it the build fails.
+    support: float | None = Field(default=None, ge=0, le=1)
 
 
 class FrontMatter(BaseModel):
@@ -46,6 +50,9 @@ class FrontMatter(BaseModel):
     order: StrictInt = 0
     headline: tuple[HeadlineItem, ...] = ()
     claims: tuple[ClaimSpec, ...] = ()
+    #: The least support of the page's claims that set none of their own (on index.md: of every
+    #: page's); without one, a claim below 0.9 support is only called fragile.
+    min_support: float | None = Field(default=None, ge=0, le=1)
 
     @field_validator("date", mode="before")
     @classmethod
