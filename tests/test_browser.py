@@ -57,10 +57,14 @@ def test_the_memo_requests_nothing_from_another_origin(page: Page, served_site: 
 
 def test_a_bound_number_shows_its_provenance(page: Page, served_site: str, flagship_signals: list[dict]) -> None:
     page.goto(served_site + "index.html")
-    first = page.locator("main data.bound").first
-    expect(first).to_have_attribute("data-expr", "n")
+    first = page.locator('main data.bound[data-expr="n"]').first
     expect(first).to_have_text(str(len(flagship_signals)))
     expect(first).to_have_attribute("title", f"n = {len(flagship_signals)}")
+    train = page.locator("main data.bound").first  # the first number of the prose
+    sweep = [s for s in flagship_signals if s["sample"] == "sweep"]
+    setup = sum(s["phase"] == "Train" for s in sweep)
+    expect(train).to_have_attribute("data-expr", 'share(phase="Train", of="sweep")')
+    expect(train).to_have_attribute("data-exact", f"{setup}/{len(sweep)} = {setup / len(sweep):.6f}")
 
 
 def test_the_nav_links_the_memo_and_its_companion_page(page: Page, served_site: str) -> None:

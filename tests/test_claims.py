@@ -63,7 +63,7 @@ def test_removing_posts_so_a_claim_flips_fails_and_names_it_with_its_values(
     assert run(project) == 1
     err = capsys.readouterr().err
     assert "claim 'evaluate-leads-after-training' is false" in err
-    assert "Once a run works, more developers are stuck judging it" in err
+    assert "more posts about life after a run ask whether it worked than what to do next" in err
     assert 'check: share(phase="Evaluate", of="post-training") > share(phase="Iterate", of="post-training")' in err
     total = evaluate + iterate
     assert f'share(phase="Evaluate", of="post-training") = {evaluate}/{total} = {evaluate / total:.6f}' in err
@@ -122,7 +122,7 @@ def test_an_unknown_denominator_is_invalid_input(project: Path, capsys: pytest.C
 def test_check_reports_a_summary_and_writes_nothing(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(project, "--check") == 0
     out = capsys.readouterr().out
-    assert re.search(r"check passed: 498 signals, 8 themes, 2 pages, \d+ bound numbers, 6/6 claims hold", out)
+    assert re.search(r"check passed: 498 signals, 8 themes, 2 pages, \d+ bound numbers, (\d+)/\1 claims hold", out)
     assert not (project / "site").exists()
 
 
@@ -142,8 +142,9 @@ def test_claims_json_lists_every_bound_number_of_the_page(flagship_site: Path) -
         assert listed, page
     for binding in claims["bindings"]:
         assert {"page", "line", "expression", "value", "exact", "text"} <= binding.keys()
-    assert [c["name"] for c in claims["claims"]][:1] == ["evaluate-leads-after-training"]
-    assert all(c["passed"] for c in claims["claims"])
+    assert [c["name"] for c in claims["claims"]][:2] == ["post-training-is-the-majority", "evaluate-leads-after-training"]
+    assert all(c["passed"] and 0.9 <= c["support"] <= 1 for c in claims["claims"])
+    assert claims["claims"][1]["holds_in"] == {"sweep": True}
 
 
 def test_one_quantity_is_identical_in_prose_card_chart_and_stats_json(flagship_site: Path) -> None:

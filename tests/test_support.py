@@ -119,7 +119,7 @@ def test_claims_json_records_support_and_subsets(tmp_path: Path) -> None:
     assert claim["holds_in"] == {"sweep": True} and 0.8 < claim["support"] <= 1
     assert claim["subsets"]["sweep"]["terms"][0] == {"expression": 'count(phase="Evaluate")', "value": "4"}
     html = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
-    assert "of resamples</strong>" in html and "Also holds in the sweep sample, each taken alone." in html
+    assert "of resamples</strong>" in html and "Also holds in the sweep sample taken alone." in html
 
 
 def test_holds_in_names_the_failing_subset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -56,7 +56,7 @@ class Charts(Mapping[str, Chart]):
             ("phase", "Phase", phases, tuple(s.key for s in phases), True),
             ("theme", "Theme", themes, tuple(theme_phase[s.key] for s in themes), False),
         ):
-            title = f"Share of all {n:,} signals by {key}"
+            title = f"Share of all {n:,} posts by {key}"
             with _failing(key):
                 rendering = vega.chart(title, _rows(shares, row_phases), colors, share_image)
             self._pending[key] = (category, title, shares, row_phases, rendering)

@@ -187,7 +187,7 @@ def validate_taxonomy(raw: RawTaxonomy, problems: Problems) -> Taxonomy | None:
 
     denominators = taxonomy.denominators
     if ALL not in denominator_ids:
-        denominators = (Denominator(id=ALL, label="all signals"), *denominators)
+        denominators = (Denominator(id=ALL, label="all posts"), *denominators)
     themes = tuple(sorted(taxonomy.themes, key=lambda t: t.order))
     return taxonomy.model_copy(update={"themes": themes, "denominators": denominators})
 
