@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -58,6 +59,8 @@ def _build_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--site-url", type=_site_url, default=None, metavar="URL",
                    help="the address the site is published at, e.g. https://example.org/memo/; fills "
                         "canonical and Open Graph links (default: none, every link stays relative)")
+    p.add_argument("--versions", type=Path, default=Path("versions"), metavar="DIR",
+                   help="the pinned versions (memokit pin) the build reports changes since (default: versions)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but problems")
     p.add_argument("-v", "--verbose", action="store_true", help="print each stage of the build with its time")
 
@@ -85,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["new"]:
         return _new(argv[1:])
+    if argv[:1] == ["compare"]:
+        return _compare(argv[1:])
+    if argv[:1] == ["pin"]:
+        return _pin(argv[1:])
     if argv[:1] == ["serve"]:
         args = serve_parser().parse_args(argv[1:])
         _libraries_loaded()
@@ -100,6 +107,73 @@ def main(argv: list[str] | None = None) -> int:
     if report.summary and not args.quiet:
         print(report.summary)
     return report.code
+
+
+def pin_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="memokit pin",
+        description="Build, then copy the site's snapshot into the versions folder as versions/<the memo's date>.json: "
+                    "a publication that later builds report their changes since.")
+    _build_options(p)
+    p.add_argument("--force", action="store_true", help="replace a different version pinned on the same date")
+    return p
+
+
+def compare_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="memokit compare",
+        description="Show what moved between two versions and why: every bound number that changed, split into "
+                    "what posts added, dropped and recoded contribute; claims that changed; changes of method. "
+                    "Markdown by default (usable as a pull-request body), or JSON.")
+    p.add_argument("old", help="a snapshot file, a site folder, or the date of a pinned version (YYYY-MM-DD)")
+    p.add_argument("new", nargs="?", default="site", help="the same (default: site, the last build)")
+    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    p.add_argument("--versions", type=Path, default=Path("versions"), metavar="DIR",
+                   help="where pinned versions live (default: versions)")
+    return p
+
+
+def _pin(argv: list[str]) -> int:
+    args = pin_parser().parse_args(argv)
+    _libraries_loaded()
+    project = _project(args)
+    report = run_build(project, verbose=args.verbose, progress=None if args.quiet else TerminalProgress.on(sys.stderr))
+    for line in report.errors:
+        print(line, file=sys.stderr)
+    if report.code != EXIT_OK:
+        return report.code
+    from .versions import store
+
+    try:
+        target, written = store.pin(project.out / store.SNAPSHOT, project.versions, force=args.force)
+    except InputError as exc:
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        return EXIT_INPUT
+    if not args.quiet:
+        print(report.summary)
+        print(f"pinned {target}" if written else f"{target} already holds this version; nothing to pin")
+    return EXIT_OK
+
+
+def _compare(argv: list[str]) -> int:
+    args = compare_parser().parse_args(argv)
+    from .versions import store
+    from .versions.compare import compare
+
+    try:
+        old = store.read(store.locate(args.old, args.versions))
+        new = store.read(store.locate(args.new, args.versions))
+    except InputError as exc:
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        return EXIT_INPUT
+    comparison = compare(old, new)
+    if args.json:
+        print(json.dumps(comparison.to_json(), ensure_ascii=False, indent=1, allow_nan=False))
+    else:
+        print(comparison.to_markdown(), end="")
+    return EXIT_OK
 
 
 def _new(argv: list[str]) -> int:
@@ -129,7 +203,7 @@ def entry() -> int:
     # the garbage collector's passes over them while they load are wasted work (about 10% of the
     # import time). ``_libraries_loaded`` freezes them and turns it back on once they are in.
     gc.disable()
-    if "--check" not in sys.argv[1:] and sys.argv[1:2] != ["new"]:
+    if "--check" not in sys.argv[1:] and sys.argv[1:2] not in (["new"], ["compare"]):
         vega.start()
     try:
         return main()
@@ -154,7 +228,8 @@ def _libraries_loaded() -> None:
 def _project(args: argparse.Namespace) -> Project:
     from .build.pipeline import Project
 
-    return Project(data=args.data, memo=args.memo, templates=args.templates, out=args.out, site_url=args.site_url)
+    return Project(data=args.data, memo=args.memo, templates=args.templates, out=args.out, site_url=args.site_url,
+                   versions=args.versions)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 def flagship_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Build the flagship memo from the repository's own data into a temporary folder."""
     out = tmp_path_factory.mktemp("flagship") / "site"
-    build(Project(data=ROOT / "data", memo=ROOT / "memo", templates=BUILTIN_TEMPLATES, out=out))
+    build(Project(data=ROOT / "data", memo=ROOT / "memo", templates=BUILTIN_TEMPLATES, out=out, versions=ROOT / "versions"))
     return out
 
 

@@ -370,7 +370,8 @@ def test_an_installed_wheel_builds_the_flagship_exactly_as_the_checkout_does(
         installed: Installed, flagship_site: Path) -> None:
     work = installed.folder("flagship")
     out = work / "site"
-    built = installed.run(installed.memokit, "--data", ROOT / "data", "--memo", ROOT / "memo", "--out", out, cwd=work)
+    built = installed.run(installed.memokit, "--data", ROOT / "data", "--memo", ROOT / "memo", "--versions",
+                          ROOT / "versions", "--out", out, cwd=work)
     assert f"{len(read_signals(ROOT / 'data')):,} signals" in built.stdout, built.stdout
     check_site(out, ROOT / "data", ROOT / "memo")
     ours, checkout = digest(out), digest(flagship_site)

@@ -22,6 +22,7 @@ from .expressions import (
     compares_a_term_with_itself,
     evaluate,
     parse,
+    query_of,
     reads_data,
     render,
     terms,
@@ -38,6 +39,7 @@ BLOCKS: dict[str, tuple[str, ...]] = {
     "headline": (),
     "methodology": (),
     "claims": (),
+    "changes": (),
 }
 INLINE_OPEN, INLINE_CLOSE = "\ue000", "\ue001"
 FACT_OPEN, FACT_CLOSE = "\ue004", "\ue005"
@@ -57,6 +59,9 @@ class Binding:
     value: Any
     exact: str
     detail: str = ""  # a share's count and interval, shown beside it in the headline strip
+    fraction: tuple[int, int] | None = None  # a share's count and total
+    interval: tuple[float, float] | None = None  # a share's Wilson 95% interval
+    query: dict[str, Any] | None = None  # what a single share() or count() asks (see expressions.query_of)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -255,6 +260,7 @@ def _binding(expression: str, line: int, column: int, bound: BoundPage, stats: S
     binding = Binding(
         id=f"{bound.page.slug}-{len(bound.bindings) + 1}", page=bound.page.filename, line=line, column=column,
         expression=expression, text=rendered.text, value=rendered.value, exact=rendered.exact, detail=rendered.detail,
+        fraction=rendered.fraction, interval=rendered.interval, query=query_of(tree, stats),
     )
     bound.bindings.append(binding)
     return binding

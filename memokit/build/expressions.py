@@ -341,6 +341,8 @@ class Rendered:
     value: Any
     exact: str
     detail: str = ""
+    fraction: tuple[int, int] | None = None  # a share's count and total
+    interval: tuple[float, float] | None = None  # a share's Wilson 95% interval
 
 
 # --- text shared by the formats ---------------------------------------------------------------
@@ -594,7 +596,28 @@ def render(tree: ast.Expression, stats: Stats) -> Rendered:
             text = getattr(value, name)(*args)
         except TypeError:
             raise ExpressionError(f"wrong arguments for the {name} format: {', '.join(map(repr, args))}") from None
-    return Rendered(text, value.plain(), value.exact(), value.detail())
+    share = value.share if isinstance(value, ShareValue | IntervalValue) else None
+    return Rendered(text, value.plain(), value.exact(), value.detail(),
+                    (share.count, share.total) if share else None,
+                    (share.low, share.high) if share and share.low is not None and share.high is not None else None)
+
+
+def query_of(tree: ast.Expression, stats: Stats) -> dict[str, Any] | None:
+    """What a binding that is one ``share()``, ``count()`` or ``interval()`` call asks of the data,
+    in normal form (``{"kind": "share", "of": "post-training", "filters": {"phase": ["Evaluate"]}}``),
+    so that a later version can tell which posts moved it; None for any other expression."""
+    body = tree.body
+    if isinstance(body, ast.BinOp) and isinstance(body.op, ast.BitOr):
+        body = body.left
+    if not (isinstance(body, ast.Call) and isinstance(body.func, ast.Name)
+            and body.func.id in ("share", "count", "interval")):
+        return None
+    evaluator = _Evaluator(stats)
+    args = tuple(evaluator.visit(a) for a in body.args)
+    kwargs = {str(k.arg): evaluator.visit(k.value) for k in body.keywords}
+    of, filters = _filters(stats, args, kwargs, body.func.id)
+    return {"kind": body.func.id, "of": of,
+            "filters": {name: [value] if isinstance(value, str) else list(value) for name, value in sorted(filters.items())}}
 
 
 def _format_call(node: ast.expr) -> tuple[str, list[Any]]:

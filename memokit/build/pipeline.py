@@ -12,11 +12,12 @@ from ..model import INDEX, InputError, MemokitError, Problem, Problems, grouped,
 from .charts import build_charts
 from .claims import BLOCKS, BoundPage, ClaimResult, bind_page, check_claims
 from .lint import Finding, candidates, lint_page
-from .load import utf8_error_line
+from .load import TAXONOMY_FILE, utf8_error_line
 from .pages import load_pages
 from .prose import analyse, structure_problems
 from .render import TEMPLATES, render_site
 from .site import check_output, clean_up, staged_site
+from .snapshot import History, history, snapshot
 from .stats import Stats, compute
 from .validate import Dataset, load_dataset
 
@@ -77,6 +78,7 @@ class Project:
     templates: Path | None = None
     out: Path = Path("site")
     site_url: str | None = None  # where the site is published, e.g. https://example.org/memo/
+    versions: Path = Path("versions")  # the pinned versions (memokit pin), oldest first by date
 
     def template_dirs(self) -> list[Path]:
         """Return the templates folders, most specific first: ``--templates`` (or ./templates if
@@ -98,6 +100,7 @@ class BuildResult:
     bytes: int = 0
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)  # the data's, then the pages'
+    history: History | None = None  # the snapshot, and what changed since the last pinned version
 
     def __post_init__(self) -> None:
         self.warnings[:0] = self.dataset.warnings
@@ -163,13 +166,15 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
     done(f"checked {sum(len(p.bindings) for p in bound)} bound numbers and {sum(len(p.claims) for p in bound)} claims")
 
     result = BuildResult(dataset, stats, bound)
+    result.history = history(snapshot(dataset, stats, bound, project.data / TAXONOMY_FILE), project.versions)
     result.warnings.extend(
         f"{p.page.path}:{claim.line}: claim {claim.name!r} holds in only {claim.support:.0%} of resamples of the "
         f"data: it is shown as fragile (give it a minimum with support: in its front matter, or rephrase it)"
         for p in bound for claim in p.claims if claim.fragile)
     if charts is not None:
         with staged_site(project.out, progress) as out:
-            result.warnings.extend(render_site(dataset, stats, bound, charts, templates, out, project.site_url))
+            result.warnings.extend(render_site(dataset, stats, bound, charts, templates, out, project.site_url,
+                                               result.history))
         result.files, result.bytes = out.files, out.bytes
         done(f"rendered the charts and wrote {out.files:,} files ({out.bytes / 1e6:,.1f} MB)")
     result.seconds = time.perf_counter() - started

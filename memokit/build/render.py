@@ -25,11 +25,13 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
 from ..model import ALL, INDEX, SIGNAL_FIELDS, InputError, Phase, Problem, display_host
+from ..versions.compare import compare
 from .charts import ChartError, Charts
 from .claims import BLOCK_CLOSE, BLOCK_OPEN, FACT_CLOSE, FACT_OPEN, INLINE_CLOSE, INLINE_OPEN, Binding, BoundPage, Fact
 from .expressions import format_interval
 from .prose import to_html
 from .site import SiteWriter
+from .snapshot import History
 from .stats import Stats
 from .support import RESAMPLES
 from .validate import Dataset
@@ -41,13 +43,17 @@ SHARE_IMAGE = "assets/share.png"
 #: Posts per page of a theme or phase listing, and per drill data file.
 PAGE_SIZE = 2000
 #: Templates the build needs; a templates folder must provide each.
-TEMPLATES = ("memo.html", "page.html", "theme.html")
+TEMPLATES = ("memo.html", "page.html", "theme.html", "versions.html")
 #: Blocks shown on the memo page even when its prose does not place them, in this order.
-DEFAULT_BLOCKS = (("chart", "phase"), ("chart", "theme"), ("cards", None), ("methodology", None), ("claims", None))
+DEFAULT_BLOCKS = (("chart", "phase"), ("chart", "theme"), ("cards", None), ("changes", None), ("methodology", None),
+                  ("claims", None))
+#: The page listing every pinned version with its headline numbers side by side.
+VERSIONS_PAGE = "versions.html"
 
 
 def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: Charts,
-                templates: Sequence[Path], out: SiteWriter, site_url: str | None = None) -> list[str]:
+                templates: Sequence[Path], out: SiteWriter, site_url: str | None = None,
+                history: History | None = None) -> list[str]:
     """Render every file of the site into ``out``; ``site_url`` (the published address, ending
     in "/") fills canonical and Open Graph links, which must be absolute. Return warnings about
     the pages (``page_warnings``).
@@ -58,6 +64,8 @@ def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: 
     taxonomy = dataset.taxonomy
     nav = [{"title": p.page.nav_title, "href": p.page.filename if p.page.slug != INDEX else "index.html",
             "slug": p.page.slug} for p in pages]
+    if history is not None and history.versions:
+        nav.append({"title": "Versions", "href": VERSIONS_PAGE, "slug": "versions"})
     memo = next(p for p in pages if p.page.slug == INDEX)
     site = {"title": memo.page.meta.title, "nav": nav, "share_image": SHARE_IMAGE,
             "url": site_url}
@@ -84,12 +92,19 @@ def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: 
         "facts": [f.to_json() for p in pages for f in p.facts],
     }, indent=1))
     out.write("data/signals.csv", signals_csv(dataset.frame))
+    if history is not None:
+        out.write("data/snapshot.json", _json(history.snapshot))
+        if history.versions:
+            html = _render(env, "versions.html", {"site": site, "root": "", "path": VERSIONS_PAGE,
+                                                  "current": "versions", "versions": _versions(history)})
+            warnings.extend(page_warnings(VERSIONS_PAGE, html))
+            out.write(VERSIONS_PAGE, html)
     out.write("assets/phases.css", phase_css(taxonomy.phases))
     for relative, path in sorted(template_assets(templates).items()):
         out.write(f"assets/{relative}", path.read_bytes())
 
     for bound in pages:
-        context = _page_context(bound, stats, charts, themes, env, site)
+        context = _page_context(bound, stats, charts, themes, env, site, history)
         template = "memo.html" if bound.page.slug == INDEX else "page.html"
         html = _render(env, template, context)
         warnings.extend(page_warnings(bound.page.filename, html))
@@ -361,15 +376,16 @@ def _theme_cards(stats: Stats) -> list[dict[str, Any]]:
 
 
 def _page_context(bound: BoundPage, stats: Stats, charts: Charts, themes: list[dict[str, Any]],
-                  env: Environment, site: dict[str, Any]) -> dict[str, Any]:
+                  env: Environment, site: dict[str, Any], history: History | None = None) -> dict[str, Any]:
     meta = bound.page.meta
+    changes = history.changes if history is not None and history.changed else None
     context: dict[str, Any] = {
         "site": site, "root": "", "path": bound.page.filename, "current": bound.page.slug, "page": meta,
         "stats": stats,
         "charts": charts, "themes": themes, "phases": _phase_rows(stats),
         "headline": [(_binding_html(b), label, b.detail) for b, label in bound.headline],
         "claims": bound.claims, "methodology": _methodology(stats), "post_template": POST_TEMPLATE,
-        "resamples": RESAMPLES,
+        "resamples": RESAMPLES, "changes": changes, "since": history.since if history else None,
     }
     placed = {(b.name, b.argument) for b in bound.blocks}
     context["placed_headline"] = ("headline", None) in placed
@@ -380,9 +396,31 @@ def _page_context(bound: BoundPage, stats: Stats, charts: Charts, themes: list[d
         Markup(_render(env, f"blocks/{name}.html", {**context, "argument": argument}))
         for name, argument in DEFAULT_BLOCKS
         if bound.page.slug == INDEX and (name, argument) not in placed
-        and not (name == "claims" and not bound.claims)
+        and not (name == "claims" and not bound.claims) and not (name == "changes" and changes is None)
     ]
     return context
+
+
+def _versions(history: History) -> dict[str, Any]:
+    """The versions page's table: one column per pinned version (and this build, if it is not one of
+    them), one row per headline number, matched by expression; and what changed between neighbours."""
+    columns = list(history.versions)
+    current = history.snapshot
+    if not columns or columns[-1][1] != current:
+        columns.append((f"{current.get('version') or 'this build'} (this build)", current))
+    rows: dict[str, dict[str, Any]] = {}
+    for _, snap in columns:  # the newest label wins
+        for number in snap.get("headline", []):
+            rows[number["expression"]] = {"label": number.get("label") or number["expression"], "values": {}}
+    for name, snap in columns:
+        for number in snap.get("headline", []):
+            rows[number["expression"]]["values"][name] = number["text"]
+    steps = [(columns[i][0], columns[i + 1][0], compare(columns[i][1], columns[i + 1][1]).summary())
+             for i in range(len(columns) - 1)]
+    return {"names": [name for name, _ in columns], "n": {name: snap["n"] for name, snap in columns},
+            "claims": {name: f"{sum(c['passed'] for c in snap['claims'])}/{len(snap['claims'])}"
+                       for name, snap in columns},
+            "rows": list(rows.values()), "steps": steps}
 
 
 def _phase_rows(stats: Stats) -> list[dict[str, Any]]:

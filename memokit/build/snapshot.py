@@ -1,0 +1,117 @@
+"""The snapshot of a build (``site/data/snapshot.json``): what a later version is compared with.
+
+It holds, as plain JSON, everything that moving numbers are explained by: the memo's version date,
+digests of the data and the taxonomy, n, every bound number (with the exact fraction of a share
+and, for a single ``share()`` or ``count()``, what it asks of the data), every claim (status,
+support, subsets), the counts per theme and per phase, the taxonomy, and every signal's id, URL
+and coded fields (columns of small integer codes into value lists), so that a later build can tell
+posts added, dropped and recoded apart. Deterministic: the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..model import ALL, FILTER_FIELDS, INDEX
+from ..versions import store
+from ..versions.compare import Comparison, compare
+from .claims import BoundPage
+from .stats import Stats
+from .validate import Dataset
+
+#: The snapshot format; a reader refuses another.
+FORMAT = 1
+#: The per-signal fields a snapshot keeps: every field a filter or a denominator may name but the
+#: phase, which follows from the theme.
+SIGNAL_COLUMNS = tuple(name for name in FILTER_FIELDS if name != "phase")
+
+
+def _digest(path: Path) -> str:
+    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _columns(stats: Stats) -> dict[str, Any]:
+    frame = stats.frame
+    columns: dict[str, Any] = {}
+    for name in SIGNAL_COLUMNS:
+        values = frame[name].fillna("").astype(str)
+        distinct = sorted(values.unique())
+        code = {value: number for number, value in enumerate(distinct)}
+        columns[name] = {"values": distinct, "codes": [code[v] for v in values]}
+    return columns
+
+
+def snapshot(dataset: Dataset, stats: Stats, pages: list[BoundPage], taxonomy_path: Path) -> dict[str, Any]:
+    """Return the snapshot of a build as plain JSON-ready data."""
+    memo = next(p for p in pages if p.page.slug == INDEX)
+    taxonomy = stats.taxonomy
+    order = stats.frame["id"].argsort(kind="stable").to_numpy()
+    frame = stats.frame.iloc[order].reset_index(drop=True)
+    urls = dict(zip(dataset.frame["id"], dataset.frame["url"], strict=True))
+    sorted_stats = Stats(taxonomy, stats.n, stats.denominators, stats.breakdowns, stats.first_date, stats.last_date,
+                         stats.communities, stats.top_communities, frame)
+    return {
+        "memokit_snapshot": FORMAT,
+        "version": memo.page.meta.date or None,
+        "title": memo.page.meta.title,
+        "digest": {"data": _digest(dataset.source_path), "taxonomy": _digest(taxonomy_path)},
+        "n": stats.n,
+        "taxonomy": {
+            "phases": [{"id": p.id, "label": p.name} for p in taxonomy.phases],
+            "themes": [{"id": t.id, "label": t.label, "phase": t.phase} for t in taxonomy.themes],
+            "denominators": [{"id": d.id, "label": d.label, "where": {k: list(v) for k, v in d.where.items()}}
+                             for d in stats.denominators.values()],
+        },
+        "counts": {dimension: {s.key: s.count for s in stats.breakdown(dimension, ALL).shares}
+                   for dimension in ("phase", "theme")},
+        "headline": [_number(binding, label) for binding, label in memo.headline],
+        "bindings": [_number(binding) for page in pages for binding in page.bindings],
+        "claims": [{"page": page.page.filename, "name": c.name, "sentence": c.sentence, "check": c.check,
+                    "passed": c.passed, "holds": c.holds, "support": round(c.support, 4),
+                    "holds_in": {s.id: s.holds for s in c.subsets},
+                    "terms": [[e, v] for e, v in c.terms]} for page in pages for c in page.claims],
+        "signals": {"ids": frame["id"].tolist(), "urls": [urls[i] for i in frame["id"]],
+                    "columns": _columns(sorted_stats)},
+    }
+
+
+def _number(binding: Any, label: str | None = None) -> dict[str, Any]:
+    number: dict[str, Any] = {"page": binding.page, "line": binding.line, "expression": binding.expression,
+                              "text": binding.text, "value": binding.value}
+    if label is not None:
+        number["label"] = label
+    if binding.fraction is not None:
+        number["fraction"] = list(binding.fraction)
+    if binding.interval is not None:
+        number["interval"] = [round(binding.interval[0], 6), round(binding.interval[1], 6)]
+    if binding.query is not None:
+        number["query"] = binding.query
+    return number
+
+
+@dataclass
+class History:
+    """This build's snapshot, the pinned versions before it, and what changed since the newest."""
+
+    snapshot: dict[str, Any]
+    versions: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # pinned, oldest first
+    since: str | None = None  # the version the changes are counted from
+    changes: Comparison | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.changes is not None and not self.changes.unchanged
+
+
+def history(snapshot_data: dict[str, Any], versions: Path) -> History:
+    """Compare ``snapshot_data`` with the newest version pinned in ``versions`` before its date."""
+    pinned = [(date, store.read(path)) for date, path in store.pinned(versions)]
+    found = History(snapshot_data, pinned)
+    previous = store.previous(versions, snapshot_data.get("version"))
+    if previous is not None:
+        found.since, old = previous
+        found.changes = compare(old, snapshot_data)
+    return found
