@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from .. import interrupt
 from ..build.pipeline import Project
-from ..console import EXIT_INPUT, EXIT_OK, TerminalProgress, run_build
+from ..console import EXIT_INPUT, EXIT_OK, PREVIEW_STOPPED, TerminalProgress, run_build
 
 #: The preview's own script and stylesheet, added to every page it serves.
 ASSET_DIR = Path(__file__).resolve().parent / "assets"
@@ -224,25 +225,35 @@ def _say(line: str, stream: Any = None) -> None:
 
 
 def serve(project: Project, port: int = 8000, quiet: bool = False, verbose: bool = False) -> int:
-    """Run the preview until Ctrl+C; return the exit code."""
+    """Run the preview until Ctrl+C (SIGINT) or SIGTERM; return the exit code.
+
+    From the command line a signal raises ``memokit.interrupt.Interrupted`` wherever this is (a
+    build included, which then leaves no staging folder); used as a library, Ctrl+C raises
+    ``KeyboardInterrupt``. Either stops the server thread, closes the socket and says so."""
     preview = Preview(project, quiet=quiet, verbose=verbose)
     handler = partial(Handler, preview=preview, directory=str(project.out.resolve()))
+    server: ThreadingHTTPServer | None = None
+    serving = False
     try:
-        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-    except OSError as exc:
-        why = f"port {port} is in use; choose another with --port" if exc.errno == errno.EADDRINUSE else exc.strerror
-        print(f"memokit serve: cannot listen on 127.0.0.1:{port}: {why}", file=sys.stderr)
-        return EXIT_INPUT
-    server.daemon_threads = True
-    folders = preview.watched()
-    serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
-    try:
+        try:
+            server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        except OSError as exc:
+            why = f"port {port} is in use; choose another with --port" if exc.errno == errno.EADDRINUSE else exc.strerror
+            print(f"memokit serve: cannot listen on 127.0.0.1:{port}: {why}", file=sys.stderr)
+            return EXIT_INPUT
+        server.daemon_threads = True
+        folders = preview.watched()
         before = snapshot(folders)
         preview.rebuild()
+        interrupt.check()
         url = f"http://127.0.0.1:{server.server_address[1]}/"
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+        with interrupt.deferred():  # started or not, never half-way: shutdown() must know which
+            thread.start()
+            serving = True
+        interrupt.check()
         shown = ", ".join(_short(folder) for folder in folders)
         _say(f"memokit: serving {_short(project.out.resolve())}/ at {url} and watching {shown}; Ctrl+C stops")
-        serving.start()
         while True:
             time.sleep(POLL)
             after = snapshot(folders)
@@ -258,13 +269,16 @@ def serve(project: Project, port: int = 8000, quiet: bool = False, verbose: bool
             before = after
             names = ", ".join(_short(path) for path in changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
             preview.rebuild(f"{names} changed")
-    except KeyboardInterrupt:
-        _say("memokit: preview stopped")
+            interrupt.check()  # a signal held back while the site was swapped in
+    except (interrupt.Interrupted, KeyboardInterrupt):
+        pass
     finally:
-        preview.stop()
-        if serving.is_alive():  # shutdown() would wait forever for a loop that never started
-            server.shutdown()
-        server.server_close()
+        preview.stop()  # ends the pages' event streams
+        if server is not None:
+            if serving:  # (shutdown() would wait forever for a loop that never started)
+                server.shutdown()
+            server.server_close()
+    _say(PREVIEW_STOPPED)
     return EXIT_OK
 
 
