@@ -37,8 +37,6 @@ PREFIX = "/__memokit__/"
 EVENTS = PREFIX + "events"
 ASSETS = {PREFIX + "live.js": ("live.js", "text/javascript; charset=utf-8"),
           PREFIX + "live.css": ("live.css", "text/css; charset=utf-8")}
-INJECT = (f'<link rel="stylesheet" href="{PREFIX}live.css">'
-          f'<script src="{PREFIX}live.js" defer></script>').encode()
 #: Seconds between two looks at the watched folders, and of quiet before a rebuild starts
 #: (an editor or a script often writes several files at once).
 POLL, SETTLE = 0.25, 0.15
@@ -161,7 +159,10 @@ class Handler(SimpleHTTPRequestHandler):
             return self.send_error(HTTPStatus.NOT_FOUND)
         target = self._file(path)
         if target is not None and target.suffix == ".html":
-            return self._send(HTTPStatus.OK, "text/html; charset=utf-8", _inject(target.read_bytes()))
+            # The build's number first, then the page: a page newer than its number is possible
+            # (it is reloaded once more), one older is not (it would never be reloaded).
+            version = self.preview.state()["version"]
+            return self._send(HTTPStatus.OK, "text/html; charset=utf-8", _inject(target.read_bytes(), version))
         if target is None and not Path(self.directory).is_dir():
             return self._send(HTTPStatus.SERVICE_UNAVAILABLE, "text/html; charset=utf-8", self._no_site())
         # Other files; directories without a slash (a redirect); 404s.
@@ -182,9 +183,10 @@ class Handler(SimpleHTTPRequestHandler):
         return None
 
     def _no_site(self) -> bytes:
-        error = self.preview.state()["error"] or "The first build has not finished yet."
+        state = self.preview.state()
+        error = state["error"] or "The first build has not finished yet."
         return (b'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>memokit preview: '
-                b'no site yet</title>' + INJECT +
+                b'no site yet</title>' + _live(state["version"]) +
                 f'</head><body><main><h1>No site yet</h1><p>The build failed; fix the problems below and '
                 f'this page reloads by itself.</p><pre>{html.escape(error)}</pre></main></body></html>'.encode())
 
@@ -214,10 +216,18 @@ class Handler(SimpleHTTPRequestHandler):
             pass
 
 
-def _inject(page: bytes) -> bytes:
+def _live(version: int) -> bytes:
+    """The preview's stylesheet and script for a page of the ``version``-th good build: the
+    script reloads the page as soon as the preview has another one, also one that was made
+    before the script could ask."""
+    return (f'<link rel="stylesheet" href="{PREFIX}live.css">'
+            f'<script src="{PREFIX}live.js" data-version="{version}" defer></script>').encode()
+
+
+def _inject(page: bytes, version: int) -> bytes:
     """Add the live-reload script and stylesheet to a page's head (or its start)."""
     at = page.find(b"</head>")
-    return page[:at] + INJECT + page[at:] if at >= 0 else INJECT + page
+    return page[:at] + _live(version) + page[at:] if at >= 0 else _live(version) + page
 
 
 def _say(line: str, stream: Any = None) -> None:
