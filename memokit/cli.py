@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from . import interrupt
+from .build import vega
 
 if TYPE_CHECKING:
     from .build.pipeline import Project
@@ -134,15 +135,13 @@ def entry() -> int:
     try:
         try:
             # First, before anything is imported that a signal could interrupt with a traceback.
-            # (This module imports only what the argument parser needs, for the same reason.)
+            # (This module imports only what the argument parser and the workers need.)
             interrupt.install()
             # Importing pandas and Altair makes a great many objects that live as long as the
             # process; the garbage collector's passes over them while they load are wasted work
             # (about 10% of the import time). ``_libraries_loaded`` freezes them and turns it back
             # on once they are in.
             gc.disable()
-            from .build import vega
-
             if "--check" not in sys.argv[1:] and command != ["new"]:
                 vega.start()
             code = main()
@@ -153,8 +152,6 @@ def entry() -> int:
             signum = stopped.signum if isinstance(stopped, interrupt.Interrupted) else signal.SIGINT
             code = _report_interrupted(signum, command)
     finally:
-        from .build import vega  # (loaded already, unless the signal came first)
-
         vega.stop()
         # The process ends next. Freezing the heap spares the interpreter's last garbage
         # collection a walk over every object pandas and the build made (about 0.1 s); nothing
