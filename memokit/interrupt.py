@@ -8,12 +8,15 @@ The exception is not a ``KeyboardInterrupt`` and not an ``Exception``: it passes
 build's staging folder is removed there), and the command line turns it into one line and an
 exit code.
 
-- Only the first signal raises. A repeat is ignored, so that it cannot cut a clean-up short.
+- Only the first signal raises; a repeat is ignored, so that it cannot cut a clean-up short.
+  Should the first be lost (Python drops an exception raised in a finalizer), ``check()`` raises
+  it again: the preview checks between its looks at the folders.
 - ``deferred()`` holds a signal back where being interrupted would do harm: while the staging
   folder is made and while the finished site is swapped into place (``allowed()`` lets one
   through in between, while the pages are written), and while the preview's server thread
-  starts. The next ``check()`` raises it: the preview checks after each build, and a plain
-  build, which ends right after its swap, simply ends, with the site it wrote.
+  starts. The next ``check()`` raises it: the preview checks after each build; a plain build,
+  which ends right after its swap, simply ends, with the site it wrote.
+- ``ignore()``: the run is ending (its chart workers are being stopped); a signal changes nothing.
 - Used as a library (tests, notebooks), nothing is installed and all of this does nothing.
 
 Only the main thread calls these functions (the builds of ``memokit serve`` run in it).
@@ -70,8 +73,8 @@ def _handler(signum: int, frame: FrameType | None) -> None:
 
 
 def check() -> None:
-    """Raise the signal a ``deferred`` block held back, if there was one; else let signals raise
-    again from here on."""
+    """Raise the first signal of the run if one came (and was held back by ``deferred``, or lost);
+    else let signals raise again from here on."""
     global _mode
     if _mode in (_Mode.OFF, _Mode.IGNORE):
         return

@@ -8,6 +8,8 @@ launcher that sends the signal at an exact moment, so nothing races the imports:
 - ``call``: the n-th call of a function of memokit (wrapped when its module loads), e.g. the
   third file a build writes, or the second build's statistics (a rebuild);
 - ``swap``: right after the old site was moved aside, while the new one is swapped in;
+- a ``call`` trip may also catch and drop the exception its signal raised, as a careless library
+  would;
 - otherwise the test sends it itself once the preview says it is serving (idle).
 
 The launcher signals itself, or its whole process group as a terminal's Ctrl+C does (the chart
@@ -97,6 +99,10 @@ def trip(index):
         os.kill(ME, number)
 
 
+def checkpoint():
+    """A Python call: where the interpreter runs a pending signal handler at the latest."""
+
+
 def wrap(module, index):
     spec = TRIPS[index]
     *path, name = spec["name"].split(".")
@@ -109,7 +115,14 @@ def wrap(module, index):
     def wrapper(*args, **kwargs):
         calls[0] += 1
         if calls[0] == spec["nth"] and os.getpid() == ME:
-            trip(index)
+            if spec.get("swallow"):  # as a careless library would
+                try:
+                    trip(index)
+                    checkpoint()
+                except BaseException as exc:
+                    log({"swallowed": type(exc).__name__})
+            else:
+                trip(index)
         return original(*args, **kwargs)
 
     setattr(owner, name, wrapper)
@@ -193,9 +206,11 @@ class Run:
             self.watchdog.cancel()
         return code
 
+    def records(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.log.read_text(encoding="utf-8").splitlines()]
+
     def trips(self) -> list[dict[str, Any]]:
-        records = [json.loads(line) for line in self.log.read_text(encoding="utf-8").splitlines()]
-        return [record for record in records if "trip" in record]
+        return [record for record in self.records() if "trip" in record]
 
     def started(self) -> dict[str, Any]:
         return json.loads(self.log.read_text(encoding="utf-8").splitlines()[0])
@@ -366,6 +381,20 @@ def test_serve_stops_cleanly_while_idle(project: Path, case: str) -> None:
     assert_all_gone(run, [port])
     assert tree_digest(project / "site") == good
     assert leftovers(project) == []
+
+
+def test_a_signal_that_something_swallowed_still_stops_the_preview(project: Path) -> None:
+    # The third look at the folders (the first is before the first build) catches and drops the
+    # Interrupted that its signal raised; the preview notices the signal all the same.
+    swallowed = {**_call("memokit.serve.preview", "snapshot", 3, "SIGINT"), "swallow": True}
+    run = launch(project, ["serve", "--port", "0"], [swallowed])
+    port = int(run.wait_for(r"serving .* at http://127\.0\.0\.1:(\d+)/").group(1))
+    code = run.finish()
+    assert {"swallowed": "Interrupted"} in run.records()
+    assert code == 0, (code, run.err)
+    assert_no_traceback(run)
+    assert run.out[-1] == STOPPED and run.out.count(STOPPED) == 1 and run.err == [], run.out
+    assert_all_gone(run, [port])
 
 
 # ---------------------------------------------------------------------------------------------

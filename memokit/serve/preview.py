@@ -266,6 +266,7 @@ def serve(project: Project, port: int = 8000, quiet: bool = False, verbose: bool
         _say(f"memokit: serving {_short(project.out.resolve())}/ at {url} and watching {shown}; Ctrl+C stops")
         while True:
             time.sleep(POLL)
+            interrupt.check()  # (a signal whose exception something caught and dropped)
             after = snapshot(folders)
             if after == before:
                 continue
