@@ -30,6 +30,7 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -244,8 +245,25 @@ def launch(project: Path, argv: list[str], trips: list[dict[str, Any]], *, sigin
     for reader in run.readers:
         reader.start()
     run.watchdog = threading.Timer(WATCHDOG, _kill_session, args=(process.pid,))
+    run.watchdog.daemon = True
     run.watchdog.start()
+    _LAUNCHED.append(run)
     return run
+
+
+_LAUNCHED: list[Run] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_run_outlives_its_test() -> Iterator[None]:
+    yield
+    while _LAUNCHED:
+        run = _LAUNCHED.pop()
+        if run.process.poll() is None:  # (only when the test failed before the run ended)
+            _kill_session(run.process.pid)
+            run.process.wait()
+        if run.watchdog is not None:
+            run.watchdog.cancel()
 
 
 def _kill_session(pid: int) -> None:
