@@ -90,6 +90,25 @@ def stop(preview: Preview) -> int:
     return code
 
 
+#: Resolves once the page has scrolled to between ``low`` and ``high``, looking at every frame;
+#: rejects after ``ms``. (Not ``page.wait_for_function``: when its first look fails, it evaluates
+#: its predicate as a string in the page, which the memo's CSP forbids, so it failed on a busy
+#: machine, where the scroll had not happened yet.)
+SCROLL_BETWEEN = """([low, high, ms]) => new Promise((resolve, reject) => {
+  const start = performance.now();
+  const look = () => {
+    if (low <= window.scrollY && window.scrollY <= high) resolve(window.scrollY);
+    else if (performance.now() - start > ms) reject(new Error(`scrollY ${window.scrollY}, not ${low} to ${high}`));
+    else requestAnimationFrame(look);
+  };
+  look();
+})"""
+
+
+def wait_for_scroll(page: Page, low: float, high: float = 1e9) -> None:
+    page.evaluate(SCROLL_BETWEEN, [low, high, REBUILT])
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     folder = tmp_path / "memo-project"
@@ -115,12 +134,12 @@ def test_editing_the_memo_reloads_the_open_page(preview: Preview, page: Page) ->
     expect(page.locator("h1")).to_have_text("My memo")
     page.evaluate("window.__notReloaded = true")
     page.mouse.wheel(0, 600)
-    page.wait_for_function("window.scrollY >= 500")
+    wait_for_scroll(page, 500)
     before = page.evaluate("window.scrollY")
     preview.edit("memo/index.md", "title: My memo", "title: A sharper title")
     expect(page.locator("h1")).to_have_text("A sharper title", timeout=REBUILT)
     assert page.evaluate("window.__notReloaded") is None, "the page changed without a reload"
-    page.wait_for_function(f"Math.abs(window.scrollY - {before}) < 50")  # the reader keeps their place
+    wait_for_scroll(page, before - 49, before + 49)  # the reader keeps their place
     preview.wait_for(preview.out, r"memo/index\.md changed; rebuilding")
     # The reload script is the preview's alone: the built site on disk never carries it.
     built = (preview.project / "site" / "index.html").read_text(encoding="utf-8")
