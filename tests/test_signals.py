@@ -7,7 +7,10 @@ launcher that sends the signal at an exact moment, so nothing races the imports:
   middle of pandas' imports;
 - ``call``: the n-th call of a function of memokit (wrapped when its module loads), e.g. the
   third file a build writes, or the second build's statistics (a rebuild);
-- ``swap``: right after the old site was moved aside, while the new one is swapped in;
+- ``call`` with ``after``: right after such a call returned, e.g. the atomic exchange of the new
+  site and the old one;
+- ``renames``: between the two renames of a swap (where the system has no atomic exchange: a
+  ``stub`` makes ``site._exchange`` say so), the old site moved aside, the new one not yet in place;
 - a ``call`` trip may also catch and drop the exception its signal raised, as a careless library
   would;
 - otherwise the test sends it itself once the preview says it is serving (idle).
@@ -113,18 +116,25 @@ def wrap(module, index):
     original = getattr(owner, name)
     calls = [0]
 
+    if spec["at"] == "stub":  # not a trip: the function just returns this
+        setattr(owner, name, lambda *args, **kwargs: spec["value"])
+        return
+
     def wrapper(*args, **kwargs):
         calls[0] += 1
-        if calls[0] == spec["nth"] and os.getpid() == ME:
-            if spec.get("swallow"):  # as a careless library would
-                try:
-                    trip(index)
-                    checkpoint()
-                except BaseException as exc:
-                    log({"swallowed": type(exc).__name__})
-            else:
+        now = calls[0] == spec["nth"] and os.getpid() == ME
+        if now and spec.get("swallow"):  # as a careless library would
+            try:
                 trip(index)
-        return original(*args, **kwargs)
+                checkpoint()
+            except BaseException as exc:
+                log({"swallowed": type(exc).__name__})
+        elif now and not spec.get("after"):
+            trip(index)
+        result = original(*args, **kwargs)
+        if now and spec.get("after"):
+            trip(index)
+        return result
 
     setattr(owner, name, wrapper)
 
@@ -139,7 +149,7 @@ class Trips(importlib.abc.MetaPathFinder):
             spec["done"] = True
             if spec["at"] == "import":
                 trip(index)
-            else:  # wrap a function as soon as its module has run
+            else:  # wrap (or stub) a function as soon as its module has run
                 found = importlib.util.find_spec(fullname)
                 run = found.loader.exec_module
 
@@ -153,10 +163,10 @@ class Trips(importlib.abc.MetaPathFinder):
 
 
 for index, spec in enumerate(TRIPS):
-    if spec["at"] == "call" and spec["module"] in sys.modules:  # loaded already: wrap it now
+    if spec["at"] in ("call", "stub") and spec["module"] in sys.modules:  # loaded already: wrap it now
         spec["done"] = True
         wrap(sys.modules[spec["module"]], index)
-    if spec["at"] == "swap":  # the old site moved aside, the new one not yet in its place
+    if spec["at"] == "renames":  # between two renames: the old site moved aside, the new one not yet in place
         rename = os.rename
 
         def swapping(source, target, index=index):
@@ -314,7 +324,7 @@ def _call(module: str, function: str, nth: int, name: str, to: str = "self") -> 
     return {"at": "call", "module": module, "name": function, "nth": nth, "signal": name, "to": to}
 
 
-WRITE = ("memokit.build.render", "SiteWriter.write")  # each file a build writes
+WRITE = ("memokit.build.site", "SiteWriter.write")    # each file a build writes
 RENDER = ("memokit.build.render", "render_site")      # once per build, in its staging folder
 COMPUTE = ("memokit.build.stats", "compute")          # once per build, before any writing
 
@@ -456,14 +466,22 @@ def test_a_second_signal_does_not_cut_the_clean_up_short(built: Path) -> None:
     assert leftovers(built) == [], "the clean-up was cut short"
 
 
-def test_a_signal_during_the_swap_lets_the_new_site_into_place(built: Path, tmp_path: Path) -> None:
+SWAP = {
+    "after-the-atomic-exchange": [{**_call("memokit.build.site", "_exchange", 1, "SIGINT", "group"), "after": True}],
+    "between-the-two-renames": [{"at": "stub", "module": "memokit.build.site", "name": "_exchange", "value": False},
+                                {"at": "renames", "signal": "SIGTERM", "to": "group"}],
+}
+
+
+@pytest.mark.parametrize("case", SWAP)
+def test_a_signal_during_the_swap_lets_the_new_site_into_place(built: Path, tmp_path: Path, case: str) -> None:
     index = built / "memo" / "index.md"
     index.write_text(index.read_text(encoding="utf-8").replace("title: My memo", "title: Changed"), encoding="utf-8")
     assert main(["-q", "--out", str(tmp_path / "expected")]) == 0
-    run = launch(built, [], [{"at": "swap", "signal": "SIGINT", "to": "group"}])
+    run = launch(built, [], SWAP[case])
     code = run.finish()
-    assert [trip["at"] for trip in run.trips()] == ["swap"]
-    # The site was complete and the old one moved aside: the swap ends, and so does the build.
+    assert [trip["at"] for trip in run.trips()] == [SWAP[case][-1]["at"]]
+    # The site was complete and the swap under way: it ends, and so does the build.
     assert code == 0, (code, run.err)
     assert_no_traceback(run)
     assert run.err == [] and len(run.out) == 1 and run.out[0].startswith("built site/: "), run.out
