@@ -1,7 +1,8 @@
 """Command line: parse options, run the build, turn errors into one line each and an exit code.
 
 ``memokit [options]`` builds (or, with ``--check``, checks); ``memokit serve`` is the live
-preview (``memokit.serve``); ``memokit new DIR`` starts a project (``memokit.scaffold``).
+preview (``memokit.serve``); ``memokit new DIR`` starts a project (``memokit.scaffold``);
+``memokit pin`` and ``memokit compare`` keep and compare versions (``memokit.versions``).
 """
 
 from __future__ import annotations
@@ -9,14 +10,14 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from . import interrupt
 from .build import vega
-from .console import EXIT_INPUT, EXIT_OK, TerminalProgress, run_build
-from .model.problems import InputError
 
 if TYPE_CHECKING:
     from .build.pipeline import Project
@@ -85,6 +86,8 @@ def _site_url(text: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code (0 built, 1 claims failed, 2 invalid input)."""
+    from .console import TerminalProgress, run_build
+
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["new"]:
         return _new(argv[1:])
@@ -134,6 +137,9 @@ def compare_parser() -> argparse.ArgumentParser:
 
 
 def _pin(argv: list[str]) -> int:
+    from .console import EXIT_INPUT, EXIT_OK, TerminalProgress, run_build
+    from .model.problems import InputError
+
     args = pin_parser().parse_args(argv)
     _libraries_loaded()
     project = _project(args)
@@ -157,6 +163,9 @@ def _pin(argv: list[str]) -> int:
 
 
 def _compare(argv: list[str]) -> int:
+    from .console import EXIT_INPUT, EXIT_OK
+    from .model.problems import InputError
+
     args = compare_parser().parse_args(argv)
     from .versions import store
     from .versions.compare import compare
@@ -180,6 +189,8 @@ def _new(argv: list[str]) -> int:
     new = argparse.ArgumentParser(prog="memokit new", description="Start a new memo project that builds at once.")
     new.add_argument("folder", type=Path, help="a new or empty folder")
     args = new.parse_args(argv)
+    from .console import EXIT_INPUT, EXIT_OK
+    from .model.problems import InputError
     from .scaffold import new_project
 
     try:
@@ -196,23 +207,49 @@ def _new(argv: list[str]) -> int:
 
 
 def entry() -> int:
-    """The ``memokit`` command and ``python build.py``: like ``main``, but first starts the chart
-    workers, which warm up while the libraries load (see ``memokit.vega``). Only a fresh process
-    does this; ``main`` called from other code renders in-process."""
-    # Importing pandas and Altair makes a great many objects that live as long as the process;
-    # the garbage collector's passes over them while they load are wasted work (about 10% of the
-    # import time). ``_libraries_loaded`` freezes them and turns it back on once they are in.
-    gc.disable()
-    if "--check" not in sys.argv[1:] and sys.argv[1:2] not in (["new"], ["compare"]):
-        vega.start()
+    """The ``memokit`` command and ``python build.py``: like ``main``, but first makes SIGINT and
+    SIGTERM stop it cleanly (``memokit.interrupt``) and starts the chart workers, which warm up
+    while the libraries load (see ``memokit.build.vega``). Only a fresh process does this; ``main``
+    called from other code renders in-process and leaves signals alone."""
+    command = sys.argv[1:2]
+    code: int | None = None
     try:
-        return main()
+        try:
+            # First, before anything is imported that a signal could interrupt with a traceback.
+            # (This module imports only what the argument parser and the workers need.)
+            interrupt.install()
+            # Importing pandas and Altair makes a great many objects that live as long as the
+            # process; the garbage collector's passes over them while they load are wasted work
+            # (about 10% of the import time). ``_libraries_loaded`` freezes them and turns it back
+            # on once they are in.
+            gc.disable()
+            if "--check" not in sys.argv[1:] and command not in (["new"], ["compare"]):
+                vega.start()
+            code = main()
+        finally:
+            interrupt.ignore()  # the run is ending: from here on a signal changes nothing
+    except (interrupt.Interrupted, KeyboardInterrupt) as stopped:  # (the latter only before install())
+        if code is None:  # (else it came after the run's work was done, and changes nothing)
+            signum = stopped.signum if isinstance(stopped, interrupt.Interrupted) else signal.SIGINT
+            code = _report_interrupted(signum, command)
     finally:
         vega.stop()
         # The process ends next. Freezing the heap spares the interpreter's last garbage
         # collection a walk over every object pandas and the build made (about 0.1 s); nothing
         # is left open, and the objects are freed by reference counting as usual.
         gc.freeze()
+    return code
+
+
+def _report_interrupted(signum: int, command: list[str]) -> int:
+    from .console import interrupted
+
+    report = interrupted(signum, serving=command == ["serve"], writing=command != ["new"])
+    for line in report.errors:
+        print(line, file=sys.stderr, flush=True)
+    if report.summary:
+        print(report.summary, flush=True)
+    return report.code
 
 
 def _libraries_loaded() -> None:

@@ -17,6 +17,11 @@ if TYPE_CHECKING:
     from .build.pipeline import Project
 
 EXIT_OK, EXIT_CLAIMS, EXIT_INPUT = 0, 1, 2
+#: A run stopped by a signal exits with 128 plus its number, as a shell reports a process that a
+#: signal ended: 130 for SIGINT (Ctrl+C), 143 for SIGTERM. The preview exits 0: stopping is how
+#: it ends.
+EXIT_SIGNAL = 128
+PREVIEW_STOPPED = "memokit: preview stopped"
 
 
 @dataclass(frozen=True)
@@ -56,12 +61,26 @@ def run_build(project: Project, *, check: bool = False, verbose: bool = False,
                f"{len(result.pages)} page{'s' if len(result.pages) != 1 else ''}, "
                f"{result.bindings} bound numbers, {claims}/{claims} claims hold, "
                f"{result.facts} cited fact{'s' if result.facts != 1 else ''}, no hand-typed numbers")
+    history = result.history
+    if history is not None and history.since is not None and history.changes is not None:
+        moved = len(history.changes.headline)
+        summary += f", {moved} headline number{'s' if moved != 1 else ''} moved since {history.since}"
     if check:
         summary = f"check passed: {summary}; nothing written"
     else:
         summary = (f"built {project.out}/: {summary}; {result.files:,} files, {result.bytes / 1024:,.0f} KB "
                    f"in {result.seconds:.1f} s")
     return Report(EXIT_OK, [f"warning: {printable(warning)}" for warning in result.warnings], summary)
+
+
+def interrupted(signum: int, *, serving: bool = False, writing: bool = True) -> Report:
+    """What a run stopped by SIGINT or SIGTERM says: the preview that it stopped (exit 0), a build
+    that it wrote nothing (an interrupted build leaves the last site as it was), and anything else
+    (``writing=False``: ``memokit new``) only that it was interrupted."""
+    if serving:
+        return Report(EXIT_OK, [], PREVIEW_STOPPED)
+    return Report(EXIT_SIGNAL + signum, ["memokit: interrupted; nothing was written" if writing
+                                         else "memokit: interrupted"])
 
 
 class TerminalProgress:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import interrupt
 from ..model import INDEX, InputError, MemokitError, Problem, Problems, grouped, printable
 from .charts import build_charts
 from .claims import BLOCKS, BoundPage, ClaimResult, bind_page, check_claims
@@ -172,7 +173,9 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
         f"data: it is shown as fragile (give it a minimum with support: in its front matter, or rephrase it)"
         for p in bound for claim in p.claims if claim.fragile)
     if charts is not None:
-        with staged_site(project.out, progress) as out:
+        # On SIGINT or SIGTERM from the command line, only the writing is interrupted: neither the
+        # making of the staging folder nor the swap into place is (memokit.interrupt).
+        with interrupt.deferred(), staged_site(project.out, progress) as out, interrupt.allowed():
             result.warnings.extend(render_site(dataset, stats, bound, charts, templates, out, project.site_url,
                                                result.history))
         result.files, result.bytes = out.files, out.bytes

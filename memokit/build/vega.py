@@ -12,13 +12,19 @@ statistics, one worker imports Altair and the other starts its engine, each on i
 process then sends plain rows and collects the rendered charts when a page needs them. It never
 loads Altair or vl-convert itself. Used as a library (tests, notebooks), memokit does all of this
 in-process (``memokit.chartspec``).
+
+Signals: Ctrl+C in a terminal reaches the whole process group, workers included. A worker ignores
+SIGINT (it ends when its inbox closes, or when the main process terminates it) and takes SIGTERM's
+default action, so it never prints a traceback; SIGINT and SIGTERM are blocked across the forks,
+so none lands before a worker has set this up. The main process stops and reaps both workers on
+every way out (``stop``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import multiprocessing
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -28,6 +34,8 @@ from typing import Any
 from . import chartspec
 
 _pipeline: _Pipeline | None = None
+#: Blocked across the forks; a worker ignores the first and dies of the second.
+_STOP = frozenset({signal.SIGINT, signal.SIGTERM})
 
 
 def _stage(warm_up: Callable[[], None], function: Callable[..., Any], inbox: Connection, outbox: Connection,
@@ -38,6 +46,9 @@ def _stage(warm_up: Callable[[], None], function: Callable[..., Any], inbox: Con
     its one argument; an exception is passed on
     untouched, so it reaches the main process, which raises it. ``None`` (or a closed inbox) stops
     the worker and, passed on, the next one."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP)  # blocked since before the fork (``start``)
     for conn in unused:
         conn.close()
     warm_up()
@@ -81,8 +92,12 @@ class _Pipeline:
                             args=(chartspec.warm_engine, chartspec.render, to_engine, charts_out,
                                   [rows_in, to_altair, specs_out, from_engine])),
         ]
-        for worker in self.workers:
-            worker.start()
+        try:
+            for worker in self.workers:
+                worker.start()
+        except BaseException:
+            self._reap()
+            raise
         for conn in (to_altair, specs_out, to_engine, charts_out):
             conn.close()
         self.send, self.receive = rows_in, from_engine
@@ -115,15 +130,21 @@ class _Pipeline:
         return value[0]
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.send.send(None)
+        """Stop both workers and reap them; the main process needs nothing more of them. Safe at
+        any moment: a worker still warming up or in the middle of a chart is terminated."""
         self.send.close()
-        for worker in self.workers:
+        self._reap()
+        self.receive.close()
+
+    def _reap(self) -> None:
+        started = [worker for worker in self.workers if worker.pid is not None]
+        for worker in started:
+            worker.terminate()
+        for worker in started:
             worker.join(timeout=5)
             if worker.is_alive():
                 worker.kill()
                 worker.join()
-        self.receive.close()
 
 
 class Pending:
@@ -143,15 +164,21 @@ def start() -> None:
     global _pipeline
     fresh = threading.active_count() == 1 and "vl_convert" not in sys.modules
     if _pipeline is None and fresh and "fork" in multiprocessing.get_all_start_methods():
-        _pipeline = _Pipeline()
+        # A signal that comes now waits: in this process until the workers exist and ``stop`` can
+        # reap them, in a worker until it has set its own dispositions (``_stage``).
+        before = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP)
+        try:
+            _pipeline = _Pipeline()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def stop() -> None:
-    """Stop the workers, if any."""
+    """Stop and reap the workers, if any."""
     global _pipeline
-    if _pipeline is not None:
-        _pipeline.close()
-    _pipeline = None
+    pipeline, _pipeline = _pipeline, None
+    if pipeline is not None:
+        pipeline.close()
 
 
 def chart(title: str, rows: list[dict[str, Any]], colors: dict[str, str],

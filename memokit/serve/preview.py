@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from .. import interrupt
 from ..build.pipeline import Project
-from ..console import EXIT_INPUT, EXIT_OK, TerminalProgress, run_build
+from ..console import EXIT_INPUT, EXIT_OK, PREVIEW_STOPPED, TerminalProgress, run_build
 
 #: The preview's own script and stylesheet, added to every page it serves.
 ASSET_DIR = Path(__file__).resolve().parent / "assets"
@@ -36,8 +37,6 @@ PREFIX = "/__memokit__/"
 EVENTS = PREFIX + "events"
 ASSETS = {PREFIX + "live.js": ("live.js", "text/javascript; charset=utf-8"),
           PREFIX + "live.css": ("live.css", "text/css; charset=utf-8")}
-INJECT = (f'<link rel="stylesheet" href="{PREFIX}live.css">'
-          f'<script src="{PREFIX}live.js" defer></script>').encode()
 #: Seconds between two looks at the watched folders, and of quiet before a rebuild starts
 #: (an editor or a script often writes several files at once).
 POLL, SETTLE = 0.25, 0.15
@@ -160,7 +159,10 @@ class Handler(SimpleHTTPRequestHandler):
             return self.send_error(HTTPStatus.NOT_FOUND)
         target = self._file(path)
         if target is not None and target.suffix == ".html":
-            return self._send(HTTPStatus.OK, "text/html; charset=utf-8", _inject(target.read_bytes()))
+            # The build's number first, then the page: a page newer than its number is possible
+            # (it is reloaded once more), one older is not (it would never be reloaded).
+            version = self.preview.state()["version"]
+            return self._send(HTTPStatus.OK, "text/html; charset=utf-8", _inject(target.read_bytes(), version))
         if target is None and not Path(self.directory).is_dir():
             return self._send(HTTPStatus.SERVICE_UNAVAILABLE, "text/html; charset=utf-8", self._no_site())
         # Other files; directories without a slash (a redirect); 404s.
@@ -181,9 +183,10 @@ class Handler(SimpleHTTPRequestHandler):
         return None
 
     def _no_site(self) -> bytes:
-        error = self.preview.state()["error"] or "The first build has not finished yet."
+        state = self.preview.state()
+        error = state["error"] or "The first build has not finished yet."
         return (b'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>memokit preview: '
-                b'no site yet</title>' + INJECT +
+                b'no site yet</title>' + _live(state["version"]) +
                 f'</head><body><main><h1>No site yet</h1><p>The build failed; fix the problems below and '
                 f'this page reloads by itself.</p><pre>{html.escape(error)}</pre></main></body></html>'.encode())
 
@@ -213,10 +216,18 @@ class Handler(SimpleHTTPRequestHandler):
             pass
 
 
-def _inject(page: bytes) -> bytes:
+def _live(version: int) -> bytes:
+    """The preview's stylesheet and script for a page of the ``version``-th good build: the
+    script reloads the page as soon as the preview has another one, also one that was made
+    before the script could ask."""
+    return (f'<link rel="stylesheet" href="{PREFIX}live.css">'
+            f'<script src="{PREFIX}live.js" data-version="{version}" defer></script>').encode()
+
+
+def _inject(page: bytes, version: int) -> bytes:
     """Add the live-reload script and stylesheet to a page's head (or its start)."""
     at = page.find(b"</head>")
-    return page[:at] + INJECT + page[at:] if at >= 0 else INJECT + page
+    return page[:at] + _live(version) + page[at:] if at >= 0 else _live(version) + page
 
 
 def _say(line: str, stream: Any = None) -> None:
@@ -224,27 +235,38 @@ def _say(line: str, stream: Any = None) -> None:
 
 
 def serve(project: Project, port: int = 8000, quiet: bool = False, verbose: bool = False) -> int:
-    """Run the preview until Ctrl+C; return the exit code."""
+    """Run the preview until Ctrl+C (SIGINT) or SIGTERM; return the exit code.
+
+    From the command line a signal raises ``memokit.interrupt.Interrupted`` wherever this is (a
+    build included, which then leaves no staging folder); used as a library, Ctrl+C raises
+    ``KeyboardInterrupt``. Either stops the server thread, closes the socket and says so."""
     preview = Preview(project, quiet=quiet, verbose=verbose)
     handler = partial(Handler, preview=preview, directory=str(project.out.resolve()))
+    server: ThreadingHTTPServer | None = None
+    serving = False
     try:
-        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-    except OSError as exc:
-        why = f"port {port} is in use; choose another with --port" if exc.errno == errno.EADDRINUSE else exc.strerror
-        print(f"memokit serve: cannot listen on 127.0.0.1:{port}: {why}", file=sys.stderr)
-        return EXIT_INPUT
-    server.daemon_threads = True
-    folders = preview.watched()
-    serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
-    try:
+        try:
+            server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        except OSError as exc:
+            why = f"port {port} is in use; choose another with --port" if exc.errno == errno.EADDRINUSE else exc.strerror
+            print(f"memokit serve: cannot listen on 127.0.0.1:{port}: {why}", file=sys.stderr)
+            return EXIT_INPUT
+        server.daemon_threads = True
+        folders = preview.watched()
         before = snapshot(folders)
         preview.rebuild()
+        interrupt.check()
         url = f"http://127.0.0.1:{server.server_address[1]}/"
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+        with interrupt.deferred():  # started or not, never half-way: shutdown() must know which
+            thread.start()
+            serving = True
+        interrupt.check()
         shown = ", ".join(_short(folder) for folder in folders)
         _say(f"memokit: serving {_short(project.out.resolve())}/ at {url} and watching {shown}; Ctrl+C stops")
-        serving.start()
         while True:
             time.sleep(POLL)
+            interrupt.check()  # (a signal whose exception something caught and dropped)
             after = snapshot(folders)
             if after == before:
                 continue
@@ -258,13 +280,16 @@ def serve(project: Project, port: int = 8000, quiet: bool = False, verbose: bool
             before = after
             names = ", ".join(_short(path) for path in changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
             preview.rebuild(f"{names} changed")
-    except KeyboardInterrupt:
-        _say("memokit: preview stopped")
+            interrupt.check()  # a signal held back while the site was swapped in
+    except (interrupt.Interrupted, KeyboardInterrupt):
+        pass
     finally:
-        preview.stop()
-        if serving.is_alive():  # shutdown() would wait forever for a loop that never started
-            server.shutdown()
-        server.server_close()
+        preview.stop()  # ends the pages' event streams
+        if server is not None:
+            if serving:  # (shutdown() would wait forever for a loop that never started)
+                server.shutdown()
+            server.server_close()
+    _say(PREVIEW_STOPPED)
     return EXIT_OK
 
 

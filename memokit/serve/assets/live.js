@@ -3,7 +3,10 @@
 // server to every page it serves; never part of a built site.
 (() => {
   "use strict";
-  let seen = null;
+  // The build this page is from (the server writes its number on this script's tag), so that a
+  // rebuild that ends before the event stream is connected still reloads the page.
+  const from = document.currentScript && document.currentScript.dataset.version;
+  let seen = from === undefined || from === null ? null : Number(from);
   let box = null;
 
   const show = (text) => {
