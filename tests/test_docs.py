@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from memokit.cli import parser, serve_parser
+from memokit.cli import compare_parser, parser, pin_parser, serve_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -54,3 +54,11 @@ def test_readme_has_the_sections_an_author_needs() -> None:
     for section in ("The two commands", "Options", "Preview", "Data format", "Writing a memo", "Templates",
                     "Publishing", "What a reader sees"):
         assert section in headings, f"README.md has no '{section}' section"
+
+
+def test_every_pin_and_compare_option_is_documented() -> None:
+    for make in (pin_parser, compare_parser):
+        for action in make()._actions:
+            for flag in action.option_strings:
+                if flag not in ("-h", "--help"):
+                    assert f"`{flag}" in README or f"{flag}" in README.split("## Versions", 1)[1], f"{flag}"
