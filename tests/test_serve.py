@@ -272,3 +272,45 @@ def test_a_template_change_rebuilds(project: Path) -> None:
             assert response.read() == b"second"
     finally:
         assert stop(running) == 0
+
+
+def _raw(url: str, request: bytes, timeout: float = 10) -> bytes:
+    """Send ``request`` as it is to the preview and return all it answers before closing."""
+    port = int(url.rstrip("/").rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_the_preview_answers_only_to_loopback_names_lists_no_folder_and_stays_quiet(preview: Preview) -> None:
+    port = preview.url.rstrip("/").rsplit(":", 1)[1]
+    # A page elsewhere reaching the preview by DNS rebinding names its own host: refused.
+    for host in ("evil.example", f"evil.example:{port}", "127.0.0.1.evil.example", ""):
+        answer = _raw(preview.url, f"GET /index.html HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        assert answer.startswith(b"HTTP/1.0 421"), (host, answer[:80])
+        assert b"<html" not in answer
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"):
+        answer = _raw(preview.url, f"GET /index.html HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        assert answer.startswith(b"HTTP/1.0 200"), (host, answer[:80])
+    # No listing of a folder, with or without its slash.
+    for path in ("/themes/", "/data/", "/assets/"):
+        answer = _raw(preview.url, f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+        assert answer.startswith(b"HTTP/1.0 404"), (path, answer[:80])
+    # Malformed paths and requests get a plain error, and a client that goes away mid-answer is fine.
+    for request in (b"GET /%00 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+                    b"NONSENSE\r\n\r\n", b"\xff\xfe\r\n\r\n"):
+        answer = _raw(preview.url, request)  # (a request without a version gets an HTTP/0.9 answer: no status line)
+        assert answer.startswith(b"HTTP/1.0 4") or b"Error code: 400" in answer, (request[:20], answer[:80])
+    port_number = int(port)
+    with socket.create_connection(("127.0.0.1", port_number)) as connection:
+        connection.sendall(f"GET /themes/did-it-improve.html HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+    # A connection held open without a request is closed after a few seconds, not kept for ever.
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port_number), timeout=30) as idle:
+        assert idle.recv(1) == b""
+    assert time.monotonic() - started < 25
+    time.sleep(0.5)
+    assert not any("Traceback" in line for line in preview.err), preview.err

@@ -13,6 +13,7 @@ reload the pages that are open.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import html
 import json
@@ -128,10 +129,32 @@ def changes(before: dict[Path, tuple[int, int]], after: dict[Path, tuple[int, in
     return sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
 
 
+#: Seconds a connection may sit idle (no request, or a request arriving too slowly) before it
+#: is closed: a held-open connection cannot pin a thread for ever.
+IDLE = 5.0
+#: The names the preview answers to. Any other Host header is a page elsewhere reaching the
+#: preview through DNS rebinding, to read unpublished drafts: refused.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
+
+
+class PreviewServer(ThreadingHTTPServer):
+    """The preview's HTTP server: threads that end with the process, and no traceback when a
+    client goes away or sends something broken (the handler answers what it can)."""
+
+    daemon_threads = True
+    verbose = False
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if self.verbose:
+            print(f"memokit serve: a request from {client_address[0]} failed: {sys.exc_info()[1]!r}",
+                  file=sys.stderr, flush=True)
+
+
 class Handler(SimpleHTTPRequestHandler):
     """Serves the output folder as it is now, adding the live-reload script to every page."""
 
     preview: Preview
+    timeout = IDLE
 
     def __init__(self, *args: Any, preview: Preview, **kwargs: Any):
         self.preview = preview
@@ -141,6 +164,33 @@ class Handler(SimpleHTTPRequestHandler):
         if self.preview.verbose:
             super().log_message(format, *args)
 
+    def handle(self) -> None:
+        # A client that goes away, or a connection idle past its time, ends quietly.
+        with contextlib.suppress(OSError):  # ConnectionError and TimeoutError among them
+            super().handle()
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        host = (self.headers.get("Host") or "").strip().lower()
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if name not in LOOPBACK_HOSTS:
+            body = (b"The memokit preview answers only to 127.0.0.1 and localhost on this machine. "
+                    b"(This request named another host, as a page elsewhere would through DNS rebinding.)\n")
+            self.send_response(HTTPStatus.MISDIRECTED_REQUEST)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+            return False
+        return True
+
+    def list_directory(self, path: Any) -> None:
+        # Never a listing of what lies in the output folder: a page or a 404.
+        self.send_error(HTTPStatus.NOT_FOUND)
+        return None
+
     def end_headers(self) -> None:
         self.send_header("Cache-Control", "no-store")
         super().end_headers()
@@ -149,6 +199,14 @@ class Handler(SimpleHTTPRequestHandler):
         self.do_GET()
 
     def do_GET(self) -> None:
+        try:
+            self._get()
+        except (ConnectionError, TimeoutError):
+            raise
+        except (ValueError, OSError, UnicodeError):  # a path with a NUL byte, a name too long: a bad request
+            self.send_error(HTTPStatus.BAD_REQUEST)
+
+    def _get(self) -> None:
         path = unquote(urlsplit(self.path).path)
         if path == EVENTS and self.command == "GET":
             return self._events()
@@ -246,7 +304,8 @@ def serve(project: Project, port: int = 8000, quiet: bool = False, verbose: bool
     serving = False
     try:
         try:
-            server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+            server = PreviewServer(("127.0.0.1", port), handler)
+            server.verbose = verbose
         except OSError as exc:
             why = f"port {port} is in use; choose another with --port" if exc.errno == errno.EADDRINUSE else exc.strerror
             print(f"memokit serve: cannot listen on 127.0.0.1:{port}: {why}", file=sys.stderr)
