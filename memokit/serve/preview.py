@@ -30,6 +30,7 @@ from urllib.parse import unquote, urlsplit
 from .. import interrupt
 from ..build.pipeline import Project
 from ..console import EXIT_INPUT, EXIT_OK, PREVIEW_STOPPED, TerminalProgress, run_build
+from ..model.problems import printable
 
 #: The preview's own script and stylesheet, added to every page it serves.
 ASSET_DIR = Path(__file__).resolve().parent / "assets"
@@ -289,7 +290,8 @@ def _inject(page: bytes, version: int) -> bytes:
 
 
 def _say(line: str, stream: Any = None) -> None:
-    print(line, file=stream or sys.stdout, flush=True)
+    # File names are input too: a name holding a newline or a terminal escape is shown escaped.
+    print(printable(line), file=stream or sys.stdout, flush=True)
 
 
 def serve(project: Project, port: int = 8000, quiet: bool = False, verbose: bool = False) -> int:
