@@ -164,3 +164,13 @@ def test_every_page_declares_a_strict_content_security_policy(flagship_site: Pat
         assert directives["script-src"] == "'self'"
         assert "unsafe-inline" not in policy and "http" not in policy
         assert "<script>" not in html and " on" + "click=" not in html
+
+
+def test_every_json_file_the_build_writes_is_strict_json(flagship_site: Path) -> None:
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} is not JSON")
+
+    files = sorted(flagship_site.rglob("*.json"))
+    assert len(files) >= 10
+    for path in files:
+        json.loads(path.read_text(encoding="utf-8"), parse_constant=refuse)
