@@ -163,16 +163,8 @@ def _decoded_lines(path: Path, handle: BinaryIO, problems: Problems) -> Iterator
 def read_taxonomy(data_dir: Path, problems: Problems) -> RawTaxonomy | None:
     """Read ``taxonomy.toml``; a missing file or a syntax error becomes a problem."""
     path = data_dir / TAXONOMY_FILE
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        problems.add(path, None, None, "taxonomy file not found")
-        return None
-    except OSError as exc:
-        problems.add(path, None, None, f"cannot read: {exc.strerror or exc}")
-        return None
-    except UnicodeDecodeError as exc:
-        problems.add(path, utf8_error_line(path.read_bytes(), exc), None, "invalid UTF-8: save the file as UTF-8")
+    text = read_text(path, problems, missing="taxonomy file not found")
+    if text is None:
         return None
     try:
         data = tomllib.loads(text)
@@ -187,7 +179,25 @@ def read_taxonomy(data_dir: Path, problems: Problems) -> RawTaxonomy | None:
     except (RecursionError, ValueError) as exc:  # absurd nesting
         problems.add(path, None, None, f"invalid TOML: {_first_line(exc)}")
         return None
-    return RawTaxonomy(path, text.replace("\r\n", "\n"), data)
+    return RawTaxonomy(path, text, data)
+
+
+def read_text(path: Path, problems: Problems, missing: str | None = None) -> str | None:
+    """Read a UTF-8 text file (with or without a BOM; CRLF line ends as LF); a missing, unreadable
+    or not-UTF-8 file becomes a problem, with the line of the first bad byte."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        problems.add(path, None, None, missing or "file not found")
+        return None
+    except OSError as exc:
+        problems.add(path, None, None, f"cannot read: {exc.strerror or exc}")
+        return None
+    try:
+        return raw.decode("utf-8-sig").replace("\r\n", "\n")
+    except UnicodeDecodeError as exc:
+        problems.add(path, utf8_error_line(raw, exc), None, "invalid UTF-8: save the file as UTF-8")
+        return None
 
 
 def utf8_error_line(raw: bytes, error: UnicodeDecodeError) -> int:

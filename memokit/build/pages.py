@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..model import INDEX, SLUG_RE, FrontMatter, Page, Problems
-from .load import utf8_error_line
+from .load import read_text
 
 
 class _DuplicateKey(ValueError):
@@ -75,13 +75,8 @@ def _bad_date(lines: list[str]) -> tuple[int, str | None]:
 
 
 def _load_page(path: Path, slug: str, problems: Problems) -> Page | None:
-    try:
-        text = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
-    except OSError as exc:
-        problems.add(path, None, None, f"cannot read: {exc.strerror or exc}")
-        return None
-    except UnicodeDecodeError as exc:
-        problems.add(path, utf8_error_line(path.read_bytes(), exc), None, "invalid UTF-8: save the file as UTF-8")
+    text = read_text(path, problems)
+    if text is None:
         return None
     lines = text.split("\n")
     if not lines or lines[0].strip() != "---":
