@@ -24,7 +24,7 @@ def test_one_overridden_template_replaces_only_its_namesake(tmp_path: Path) -> N
     own = tmp_path / "templates"
     (own / "blocks").mkdir(parents=True)
     (own / "blocks" / "headline.html").write_text(
-        '<p class="my-headline">{% for value, label, detail in headline %}{{ value }} {{ label }}; {% endfor %}</p>\n',
+        '<p class="my-headline">{% for value, label, detail, caveat in headline %}{{ value }} {{ label }}; {% endfor %}</p>\n',
         encoding="utf-8")
     out = build(tmp_path, own)
     memo = (out / "index.html").read_text(encoding="utf-8")

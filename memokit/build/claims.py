@@ -164,7 +164,7 @@ class BoundPage:
     bindings: list[Binding] = field(default_factory=list)
     blocks: list[Block] = field(default_factory=list)
     facts: list[Fact] = field(default_factory=list)
-    headline: list[tuple[Binding, str]] = field(default_factory=list)
+    headline: list[tuple[Binding, str, str]] = field(default_factory=list)  # number, label, caveat
     claims: list[ClaimResult] = field(default_factory=list)
     hand_typed: list[Finding] = field(default_factory=list)  # bindings that read no data
 
@@ -189,7 +189,7 @@ def bind_page(page: Page, stats: Stats, problems: Problems, analysis: Analysis) 
         at = page.key_lines.get("headline", 1)
         binding = _binding(item.value, at, 0, bound, stats, problems, f"headline[{index + 1}]")
         if binding:
-            bound.headline.append((binding, item.label))
+            bound.headline.append((binding, item.label, item.caveat))
     return bound
 
 

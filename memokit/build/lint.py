@@ -65,7 +65,7 @@ _ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th)$")
 # Text that is never a hand-typed number wherever it stands. Which text is code, a link target or
 # markup is not decided here: the Markdown parser decides that (``memokit.build.prose``).
 _MASKS = (
-    re.compile(r"\]\[[^\]]*\]|^\s*\[[^\]]+\]:.*$"),   # reference-link labels and their definitions
+    re.compile(r"\]\[[^\]]*\]|^\s*\[(?!\^)[^\]]+\]:.*$"),  # reference-link labels and their definitions
     re.compile(r"\[\^[^\]\s\[]+\]"),                  # footnote labels
     re.compile(r"\bhttps?://\S+"),                    # bare URLs
     re.compile(r"\b\d{4}-\d{2}-\d{2}\b"),             # ISO dates
@@ -204,7 +204,8 @@ def lint_page(page: Page, analysis: Analysis) -> list[Finding]:
     findings = [Finding(page.path, spot.line, spot.column, spot.kind, spot.text) for spot in hand_typed(analysis)]
     meta = page.meta
     shown_text = [meta.title, meta.subtitle, meta.description, meta.nav_title,
-                  *(item.label for item in meta.headline), *(claim.sentence for claim in meta.claims)]
+                  *(item.label for item in meta.headline), *(item.caveat for item in meta.headline),
+                  *(claim.sentence for claim in meta.claims)]
     for value in shown_text:
         for column, kind, text in lint_text(value):
             at_line, at_column = _locate(page.front_matter, value, column)

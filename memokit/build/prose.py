@@ -21,7 +21,7 @@ from typing import Any
 import markdown
 
 #: The Markdown dialect of memo pages: one configuration for analysis and rendering alike.
-EXTENSIONS = ["extra", "sane_lists", "smarty", "toc"]
+EXTENSIONS = ["extra", "admonition", "sane_lists", "smarty", "toc"]
 EXTENSION_CONFIGS: dict[str, dict[str, Any]] = {"toc": {"permalink": False}, "smarty": {"smart_angled_quotes": False}}
 
 #: Where a placeholder ended up in the rendered page.

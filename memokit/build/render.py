@@ -383,7 +383,7 @@ def _page_context(bound: BoundPage, stats: Stats, charts: Charts, themes: list[d
         "site": site, "root": "", "path": bound.page.filename, "current": bound.page.slug, "page": meta,
         "stats": stats,
         "charts": charts, "themes": themes, "phases": _phase_rows(stats),
-        "headline": [(_binding_html(b), label, b.detail) for b, label in bound.headline],
+        "headline": [(_binding_html(b), label, b.detail, caveat) for b, label, caveat in bound.headline],
         "claims": bound.claims, "methodology": _methodology(stats), "post_template": POST_TEMPLATE,
         "resamples": RESAMPLES, "changes": changes, "since": history.since if history else None,
     }
@@ -395,7 +395,7 @@ def _page_context(bound: BoundPage, stats: Stats, charts: Charts, themes: list[d
     context["trailing_blocks"] = [
         Markup(_render(env, f"blocks/{name}.html", {**context, "argument": argument}))
         for name, argument in DEFAULT_BLOCKS
-        if bound.page.slug == INDEX and (name, argument) not in placed
+        if (bound.page.slug == INDEX or name == "claims") and (name, argument) not in placed
         and not (name == "claims" and not bound.claims) and not (name == "changes" and changes is None)
     ]
     return context

@@ -67,7 +67,7 @@ def snapshot(dataset: Dataset, stats: Stats, pages: list[BoundPage], taxonomy_pa
         },
         "counts": {dimension: {s.key: s.count for s in stats.breakdown(dimension, ALL).shares}
                    for dimension in ("phase", "theme")},
-        "headline": [_number(binding, label) for binding, label in memo.headline],
+        "headline": [_number(binding, label) for binding, label, _ in memo.headline],
         "bindings": [_number(binding) for page in pages for binding in page.bindings],
         "claims": [{"page": page.page.filename, "name": c.name, "sentence": c.sentence, "check": c.check,
                     "passed": c.passed, "holds": c.holds, "support": round(c.support, 4),

@@ -21,6 +21,8 @@ class HeadlineItem(BaseModel):
 
     value: str = Field(min_length=1)
     label: str = Field(min_length=1)
+    #: A short warning shown with the number, e.g. "the targeted sample reverses it".
+    caveat: str = ""
 
 
 class ClaimSpec(BaseModel):
