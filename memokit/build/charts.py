@@ -9,6 +9,7 @@ statistics exist and collected only when a page needs them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 
 from ..model import ALL, MemokitError
 from . import chartspec, vega
+from .scope import with_filter
 from .stats import Share, Stats
 
 
@@ -31,6 +33,11 @@ class Chart:
     row_phases: tuple[str, ...]
     category: str
     png: bytes | None = None  # a share image (og:image), for the headline chart only
+
+    @property
+    def anchor(self) -> str:
+        """The figure's id: ``chart-phase``, ``chart-theme-phase-iterate-taxonomy``."""
+        return "chart-" + re.sub(r"[^a-z0-9]+", "-", self.id.lower()).strip("-")
 
 
 class ChartError(MemokitError):
@@ -48,6 +55,8 @@ class Charts(Mapping[str, Chart]):
         themes = stats.breakdown("theme", ALL).shares
         theme_phase = {t.id: t.phase for t in taxonomy.themes}
         n = stats.n
+        self.colors, self.theme_phase = colors, theme_phase
+        self.phase_order = {p.id: number for number, p in enumerate(taxonomy.phases)}
         self._pending: dict[str, tuple[Any, ...]] = {}
         self._done: dict[str, Chart] = {}
         #: The chart whose PNG is the site's link-preview image, known before it is rendered.
@@ -62,6 +71,20 @@ class Charts(Mapping[str, Chart]):
             self._pending[key] = (category, title, shares, row_phases, rendering)
             if share_image:
                 self.share_image = key
+
+    def request(self, key: str, dimension: str, stats: Stats, title: str, order: str = "taxonomy") -> None:
+        """Ask for one more chart: the breakdown by ``dimension`` of ``stats`` (a scope's own), only
+        its categories that hold posts, in taxonomy order or by size within each phase."""
+        if key in self._pending:
+            return
+        shares = tuple(s for s in stats.breakdown(dimension, ALL).shares if s.count)
+        if dimension == "theme" and order == "size":
+            shares = tuple(sorted(shares, key=lambda s: (self.phase_order[self.theme_phase[s.key]], -s.count)))
+        row_phases = tuple(self.theme_phase[s.key] if dimension == "theme" else s.key for s in shares)
+        category = "Theme" if dimension == "theme" else "Phase"
+        with _failing(key):
+            rendering = vega.chart(title, _rows(shares, row_phases), self.colors, False)
+        self._pending[key] = (category, title, shares, row_phases, rendering)
 
     def __getitem__(self, key: str) -> Chart:
         if key not in self._done:
@@ -98,3 +121,24 @@ def build_charts(stats: Stats) -> Charts:
 def _rows(shares: tuple[Share, ...], row_phases: tuple[str, ...]) -> list[dict[str, Any]]:
     return [{"label": s.label, "percent": s.percent, "text": f"{s.percent}% ({s.count:,})", "phase": phase}
             for s, phase in zip(shares, row_phases, strict=True)]
+
+
+def chart_requests(block: Any, stats: Stats) -> list[tuple[str, str, Stats, str, str]]:
+    """The charts a ``chart()`` block shows, as ``(key, dimension, the scope's stats, title, order)``:
+    one, or with ``by=`` one per value of that field. The unscoped charts are "phase" and "theme"."""
+    dimension = block.argument
+    options = dict(block.options)
+    order = options.get("order", "taxonomy")
+    if block.scope.everything and "by" not in options and order == "taxonomy":
+        return [(dimension, dimension, stats, "", order)]
+    scopes = [block.scope]
+    if "by" in options:
+        field = options["by"]
+        values = sorted(str(v) for v in block.scope.stats(stats).frame[field].dropna().unique())
+        scopes = [with_filter(block.scope, field, value) for value in values]
+    requests = []
+    for scope in scopes:
+        scoped = scope.stats(stats)
+        key = f"{dimension}:{scope.key()}:{order}"
+        requests.append((key, dimension, scoped, f"Share of {scope.label(stats, count=True)} by {dimension}", order))
+    return requests

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..model import INDEX, HeadlineItem, Page, Problems
+from ..model import FILTER_FIELDS, INDEX, HeadlineItem, Page, Problems
 from .expressions import (
     EmptyDenominator,
     ExpressionError,
@@ -29,10 +29,11 @@ from .expressions import (
 )
 from .lint import Finding
 from .prose import READ_ATTRIBUTES, Analysis, Spot, find_bindings
-from .stats import Stats
+from .scope import Scope
+from .stats import Stats, StatsError
 from .support import FRAGILE, support
 
-#: Generated blocks a page may place, with the arguments each takes.
+#: Generated blocks a page may place, with the positional argument each takes.
 BLOCKS: dict[str, tuple[str, ...]] = {
     "cards": (),
     "chart": ("phase", "theme"),
@@ -41,6 +42,13 @@ BLOCKS: dict[str, tuple[str, ...]] = {
     "claims": (),
     "changes": (),
 }
+#: The keyword arguments each block takes: the filters and denominator of its scope, and for a
+#: chart ``by`` (one chart per value of a field, side by side) and ``order`` (of the theme chart).
+BLOCK_OPTIONS: dict[str, tuple[str, ...]] = {
+    "chart": ("of", *FILTER_FIELDS, "by", "order"),
+    "cards": ("of", "phase", "theme"),
+}
+CHART_ORDERS = ("taxonomy", "size")
 INLINE_OPEN, INLINE_CLOSE = "\ue000", "\ue001"
 FACT_OPEN, FACT_CLOSE = "\ue004", "\ue005"
 BLOCK_OPEN, BLOCK_CLOSE = "\ue002", "\ue003"
@@ -77,6 +85,8 @@ class Block:
     name: str
     argument: str | None
     line: int
+    options: tuple[tuple[str, Any], ...] = ()  # keyword arguments, checked
+    scope: Scope = field(default_factory=Scope)
 
 
 @dataclass(frozen=True)
@@ -219,16 +229,17 @@ def _bind_line(line: str, number: int, spots: dict[int, Spot], bound: BoundPage,
             continue
         block = _block(expression)
         if block is not None:
-            name, argument = block
+            name, argument, keywords = block
             if line.strip() != line[start:end] or attribute is not None:
                 problems.add(bound.page.path, number, None,
                              f"{{{{ {expression} }}}} places a block: put it on a line of its own")
                 continue
-            problem = _check_block(name, argument)
+            problem, scope = _check_block(name, argument, keywords, stats)
             if problem:
                 problems.add(bound.page.path, number, None, problem)
                 continue
-            bound.blocks.append(Block(name, argument, number))
+            options = tuple(sorted((k, v) for k, v in keywords.items() if k in ("by", "order")))
+            bound.blocks.append(Block(name, argument, number, options, scope))
             pieces.append(f"\n{BLOCK_OPEN}{len(bound.blocks) - 1}{BLOCK_CLOSE}\n")
             continue
         if expression.startswith("fact(") or expression.startswith("fact ("):
@@ -296,26 +307,58 @@ def _fact(expression: str, line: int, bound: BoundPage, problems: Problems) -> F
     return fact
 
 
-def _block(expression: str) -> tuple[str, str | None] | None:
+def _constant(node: ast.expr) -> Any:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.List | ast.Tuple) and all(isinstance(e, ast.Constant) and isinstance(e.value, str)
+                                                      for e in node.elts):
+        return [e.value for e in node.elts if isinstance(e, ast.Constant)]
+    return _INVALID
+
+
+_INVALID = object()
+
+
+def _block(expression: str) -> tuple[str, Any, dict[str, Any]] | None:
+    """``(name, positional argument or None, keyword arguments)`` if the expression places a block."""
     try:
         node = ast.parse(expression, mode="eval").body
     except SyntaxError:
         return None
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in BLOCKS):
         return None
-    args = [a.value for a in node.args if isinstance(a, ast.Constant)]
-    if len(args) != len(node.args) or node.keywords:
-        return node.func.id, "<invalid>"
-    return node.func.id, (str(args[0]) if len(args) == 1 else ("<invalid>" if args else None))
+    args = [_constant(a) for a in node.args]
+    keywords = {str(k.arg): _constant(k.value) for k in node.keywords}
+    argument = args[0] if len(args) == 1 else (_INVALID if args else None)
+    return node.func.id, argument, keywords
 
 
-def _check_block(name: str, argument: str | None) -> str | None:
+def _check_block(name: str, argument: Any, keywords: dict[str, Any], stats: Stats) -> tuple[str | None, Scope]:
+    """Return a problem with a block's arguments (or None) and its scope."""
     allowed = BLOCKS[name]
     if allowed and argument not in allowed:
-        return f"{name}() takes one of: {', '.join(repr(a) for a in allowed)}"
+        return f"{name}() takes one of: {', '.join(repr(a) for a in allowed)}", Scope()
     if not allowed and argument is not None:
-        return f"{name}() takes no arguments"
-    return None
+        return f"{name}() takes no positional argument", Scope()
+    options = BLOCK_OPTIONS.get(name, ())
+    unknown = [key for key in keywords if key not in options]
+    if unknown:
+        expected = f"expected: {', '.join(options)}" if options else "it takes none"
+        return f"{name}() has no argument {unknown[0]!r}; {expected}", Scope()
+    if any(value is _INVALID for value in keywords.values()):
+        return f"{name}()'s arguments are names in quotes, or lists of them", Scope()
+    if "by" in keywords and keywords["by"] not in FILTER_FIELDS:
+        return f"{name}(by=...) takes a field: one of {', '.join(FILTER_FIELDS)}", Scope()
+    if keywords.get("order", "taxonomy") not in CHART_ORDERS:
+        return f"{name}(order=...) takes one of: {', '.join(repr(o) for o in CHART_ORDERS)}", Scope()
+    try:
+        scope = Scope.parse({k: v for k, v in keywords.items() if k not in ("by", "order")}, stats)
+    except StatsError as exc:
+        return f"{name}(): {exc}", Scope()
+    if name == "cards" and set(stats.denominators[scope.of].where) - {"phase", "theme"}:
+        return (f"cards(of={scope.of!r}) would count only part of each theme's posts, but a card opens the drill on "
+                "all of them: scope cards by phase or theme"), Scope()
+    return None, scope
 
 
 def check_claims(bound: BoundPage, stats: Stats, problems: Problems, default_support: float | None = None) -> None:

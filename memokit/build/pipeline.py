@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .. import interrupt
 from ..model import INDEX, InputError, MemokitError, Problem, Problems, grouped, printable
-from .charts import build_charts
+from .charts import build_charts, chart_requests
 from .claims import BLOCKS, BoundPage, ClaimResult, bind_page, check_claims
 from .lint import Finding, candidates, lint_page
 from .load import TAXONOMY_FILE, utf8_error_line
@@ -159,6 +159,11 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
     for bound_page in bound:
         check_claims(bound_page, stats, problems, memo_support)
     problems.raise_if_any()
+    if charts is not None:  # the scoped charts the pages place, asked for now, collected when rendered
+        for block in (b for p in bound for b in p.blocks if b.name == "chart"):
+            for key, dimension, scoped, title, order in chart_requests(block, stats):
+                if key not in charts:
+                    charts.request(key, dimension, scoped, title, order)
     failed = [(bound_page, claim) for bound_page in bound for claim in bound_page.claims if not claim.passed]
     findings = [finding for page, analysis in zip(pages, analyses, strict=True) for finding in lint_page(page, analysis)]
     findings += [finding for bound_page in bound for finding in bound_page.hand_typed]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
@@ -26,8 +27,19 @@ from markupsafe import Markup, escape
 
 from ..model import ALL, INDEX, SIGNAL_FIELDS, InputError, Phase, Problem, display_host
 from ..versions.compare import compare
-from .charts import ChartError, Charts
-from .claims import BLOCK_CLOSE, BLOCK_OPEN, FACT_CLOSE, FACT_OPEN, INLINE_CLOSE, INLINE_OPEN, Binding, BoundPage, Fact
+from .charts import ChartError, Charts, chart_requests
+from .claims import (
+    BLOCK_CLOSE,
+    BLOCK_OPEN,
+    FACT_CLOSE,
+    FACT_OPEN,
+    INLINE_CLOSE,
+    INLINE_OPEN,
+    Binding,
+    Block,
+    BoundPage,
+    Fact,
+)
 from .expressions import format_interval
 from .prose import to_html
 from .site import SiteWriter
@@ -387,18 +399,39 @@ def _page_context(bound: BoundPage, stats: Stats, charts: Charts, themes: list[d
         "claims": bound.claims, "methodology": _methodology(stats), "post_template": POST_TEMPLATE,
         "resamples": RESAMPLES, "changes": changes, "since": history.since if history else None,
     }
-    placed = {(b.name, b.argument) for b in bound.blocks}
+    # A block counts as placed by its unscoped form only: a scoped one is another view.
+    placed = {(b.name, b.argument) for b in bound.blocks if b.scope.everything and not b.options}
     context["placed_headline"] = ("headline", None) in placed
-    blocks_html = [Markup(_render(env, f"blocks/{b.name}.html", {**context, "argument": b.argument}))
+    blocks_html = [Markup(_render(env, f"blocks/{b.name}.html", _block_context(b, context, stats)))
                    for b in bound.blocks]
     context["content"] = _markdown(bound, blocks_html)
     context["trailing_blocks"] = [
-        Markup(_render(env, f"blocks/{name}.html", {**context, "argument": argument}))
+        Markup(_render(env, f"blocks/{name}.html", _block_context(Block(name, argument, 0), context, stats)))
         for name, argument in DEFAULT_BLOCKS
         if (bound.page.slug == INDEX or name == "claims") and (name, argument) not in placed
         and not (name == "claims" and not bound.claims) and not (name == "changes" and changes is None)
     ]
     return context
+
+
+def _block_context(block: Block, context: dict[str, Any], stats: Stats) -> dict[str, Any]:
+    """What a block's template sees: the page's values, its ``argument``, and for a scoped block
+    its ``scope`` (``label``, ``n``), the charts it shows (``block_charts``) or its cards."""
+    scoped = block.scope.stats(stats)
+    values: dict[str, Any] = {**context, "argument": block.argument,
+                              "scope": {"label": block.scope.label(stats), "n": scoped.n,
+                                        "counted": block.scope.label(stats, count=True),
+                                        "everything": block.scope.everything},
+                              # A scoped block's ids differ from the unscoped block's: both may be on one page.
+                              "id_suffix": "" if block.scope.everything else
+                              "-" + re.sub(r"[^a-z0-9]+", "-", block.scope.key().lower()).strip("-")}
+    if block.name == "chart":
+        values["block_charts"] = [context["charts"][key] for key, *_ in chart_requests(block, stats)]
+        values["by"] = dict(block.options).get("by")
+    if block.name == "cards" and not block.scope.everything:
+        values["themes"] = [card for card in _theme_cards(scoped) if card["share"].count]
+        values["phases"] = [phase for phase in _phase_rows(scoped) if phase["share"].count]
+    return values
 
 
 def _versions(history: History) -> dict[str, Any]:

@@ -210,13 +210,20 @@ class Stats:
     def within(self, of: str) -> Stats:
         """The statistics of the signals of denominator ``of`` alone, as if the corpus were only
         them: "all" is that subset, and every other denominator is its part of it."""
+        return self.subset(of)
+
+    def subset(self, of: str = ALL, filters: Mapping[str, str | Sequence[str]] | None = None) -> Stats:
+        """The statistics of the signals of denominator ``of`` that match every filter, alone."""
         self._check_denominator(of)
-        if of == ALL:
+        wanted = {name: self._check_filter(name, value) for name, value in (filters or {}).items()}
+        if of == ALL and not wanted:
             return self
+        key = repr((of, sorted(wanted.items())))
         cache = self._subsets
-        if of not in cache:
-            cache[of] = compute_frame(self.frame.loc[self.masks[of]].reset_index(drop=True), self.taxonomy)
-        return cache[of]
+        if key not in cache:
+            mask = matching(self.frame, wanted, within=self.masks[of])
+            cache[key] = compute_frame(self.frame.loc[mask].reset_index(drop=True), self.taxonomy)
+        return cache[key]
 
     def known_values(self, name: str) -> list[str]:
         """Return the values a filter on ``name`` may name."""
