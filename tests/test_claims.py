@@ -122,7 +122,7 @@ def test_an_unknown_denominator_is_invalid_input(project: Path, capsys: pytest.C
 def test_check_reports_a_summary_and_writes_nothing(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(project, "--check") == 0
     out = capsys.readouterr().out
-    assert re.search(r"check passed: 558 signals, 8 themes, 2 pages, \d+ bound numbers, (\d+)/\1 claims hold", out)
+    assert re.search(r"check passed: 558 signals, 8 themes, 3 pages, \d+ bound numbers, (\d+)/\1 claims hold", out)
     assert not (project / "site").exists()
 
 
