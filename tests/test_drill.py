@@ -459,3 +459,44 @@ def test_search_highlights_exactly_the_letters_it_matched(tmp_path: Path, page: 
         page.locator("#drill input[name=q]").fill("STANBUL")
         expect(page.locator("#drill .post-summary mark")).to_have_text(["stanbul"])
         expect(title.locator("mark")).to_have_text(["stanbul"])
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name, value", [("year", "1999"), ("source", "zzz")])
+def test_a_deep_link_value_that_matches_nothing_is_dropped_with_a_notice(page: Page, served_site: str, name: str,
+                                                                        value: str) -> None:
+    page.goto(served_site + f"index.html#drill=regression&{name}={value}&q=lora")
+    expect_open(page)
+    notice = page.locator("#drill .drill-notice")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text(f"No post has {name} “{value}”: that filter was removed.")
+    expect(page).to_have_url(served_site + "index.html#drill=regression&q=lora")
+    page.locator('a.chip[data-drill="phase:Train"]').count()  # the page is still usable
+    page.keyboard.press("Escape")
+    page.locator('li.card[data-theme="regression"] a.card-link').click()
+    expect(notice).to_be_hidden()  # a fresh view carries no old notice
+
+
+@pytest.mark.browser
+def test_a_deep_link_opened_from_a_file_says_why_and_links_the_page(page: Page, flagship_site: Path) -> None:
+    page.goto((flagship_site / "index.html").as_uri() + "#drill=regression")
+    offline = page.locator(".drill-offline")
+    expect(offline).to_be_visible()
+    expect(offline).to_contain_text("needs the site served over http(s)")
+    offline.get_by_role("link", name="open them").click()
+    expect(page).to_have_url(re.compile(r"themes/regression\.html$"))
+
+
+@pytest.mark.browser
+def test_the_search_and_filters_stay_in_reach_while_the_list_scrolls(page: Page, served_site: str) -> None:
+    page.set_viewport_size({"width": 900, "height": 600})
+    page.goto(served_site + "index.html#drill=did-it-improve")
+    expect_open(page)
+    search = page.locator("#drill input[name=q]")
+    page.locator("#drill").evaluate("dialog => { dialog.scrollTop = dialog.scrollHeight; }")
+    page.wait_for_function("document.getElementById('drill').scrollTop > 500")
+    box, panel = search.bounding_box(), page.locator("#drill").bounding_box()
+    assert box is not None and panel is not None
+    assert panel["y"] <= box["y"] and box["y"] + box["height"] <= panel["y"] + panel["height"]
+    search.fill("lora")
+    expect(page.locator("#drill-status")).to_contain_text("of")

@@ -1,27 +1,34 @@
-/* memokit drill: the posts behind a theme or phase, in the page. Without it (or from file://)
- * cards and chips are plain links to the theme and phase pages. Counts come from the build; this
- * only filters, searches and sorts. The view lives in the URL: #drill=<id|phase:Id>&source=&year=&q=&sort=
- */
+// memokit drill: a theme's or phase's posts in a panel; it only filters, searches and sorts.
 (function () {
   "use strict";
   var dialog = document.getElementById("drill");
-  if (!dialog || typeof dialog.showModal !== "function" || !window.fetch || location.protocol === "file:") {
+  if (!dialog || typeof dialog.showModal !== "function" || !window.fetch) { return; }
+  if (location.protocol === "file:") { // no fetch from files: say so, link the page
+    var key = readState().drill;
+    var link = key && trigger(key);
+    var offline = document.querySelector(".drill-offline");
+    if (link && offline) {
+      offline.querySelector("a").href = link.getAttribute("href");
+      offline.hidden = false;
+    }
     return;
   }
-  var form = dialog.querySelector(".drill-controls");
+  var $ = function (selector) { return dialog.querySelector(selector); };
+  var form = $(".drill-controls");
   var field = function (name) { return form.elements.namedItem(name); };
   var title = document.getElementById("drill-title");
-  var definition = dialog.querySelector(".drill-definition");
+  var definition = $(".drill-definition");
   var status = document.getElementById("drill-status");
-  var list = dialog.querySelector(".drill-list");
-  var empty = dialog.querySelector(".drill-empty");
+  var list = $(".drill-list");
+  var empty = $(".drill-empty");
   var card = document.getElementById("drill-post").content.firstElementChild;
   var cache = {};
-  var current = null; // {key, posts, total}
+  var notice = $(".drill-notice");
+  var current = null;
   var opener = null;
-  var moreButton = dialog.querySelector(".drill-more");
-  var LIMIT = 200; // posts drawn at a time: a theme of a hundred thousand posts stays quick
-  var typing = false; // true while a search is being typed: one history entry per search
+  var moreButton = $(".drill-more");
+  var LIMIT = 200; // posts drawn at a time
+  var typing = false; // one history entry per search typed
 
   function trigger(key) {
     return document.querySelector('[data-drill="' + CSS.escape(key) + '"]');
@@ -30,11 +37,10 @@
   function themesOf(key) {
     if (key.indexOf("phase:") !== 0) { return [key]; }
     var cards = document.querySelectorAll('li.card[data-phase="' + CSS.escape(key.slice(6)) + '"]');
-    return Array.prototype.map.call(cards, function (card) { return card.getAttribute("data-theme"); });
+    return [].map.call(cards, function (card) { return card.getAttribute("data-theme"); });
   }
 
-  // A theme's posts come in files of a couple of thousand: the first opens the panel, the rest
-  // follow one by one while the reader already reads.
+  // A theme's first file opens the panel; the rest follow.
   function load(theme) {
     if (!cache[theme]) {
       var entry = {posts: [], meta: null, complete: false};
@@ -93,29 +99,23 @@
     var chosen = select.value;
     fillOptions(select, years(posts()), function (year) { return year === "unknown" ? "Unknown date" : year; },
       "All years");
-    setOption(select, chosen || (current.wantYear || ""));
+    var wanted = chosen || current.wantYear || "";
+    if (!setOption(select, wanted) && current.entries.every(function (entry) { return entry.complete; })) {
+      current.wantYear = "";
+      dropped("year", wanted);
+    }
   }
 
-  // --- the URL holds the view
   function readState() {
     var params = new URLSearchParams(location.hash.slice(1));
-    return {
-      drill: params.get("drill") || "",
-      source: params.get("source") || "",
-      year: params.get("year") || "",
-      q: params.get("q") || "",
-      sort: params.get("sort") === "oldest" ? "oldest" : "newest"
-    };
+    var get = function (name) { return params.get(name) || ""; };
+    return {drill: get("drill"), source: get("source"), year: get("year"), q: get("q"),
+      sort: get("sort") === "oldest" ? "oldest" : "newest"};
   }
 
   function viewState() {
-    return {
-      drill: current ? current.key : "",
-      source: field("source").value,
-      year: field("year").value,
-      q: field("q").value.trim(),
-      sort: field("sort").value
-    };
+    return {drill: current ? current.key : "", source: field("source").value, year: field("year").value,
+      q: field("q").value.trim(), sort: field("sort").value};
   }
 
   function urlFor(state) {
@@ -135,7 +135,6 @@
     history[push ? "pushState" : "replaceState"](null, "", url);
   }
 
-  // --- opening and closing
   function open(key, state, focus) {
     var link = trigger(key);
     var themes = themesOf(key);
@@ -153,12 +152,12 @@
       var described = document.getElementById(link.getAttribute("aria-describedby"));
       definition.textContent = described ? described.textContent : "";
       fillOptions(field("source"), Object.keys(sources).sort(), function (id) { return sources[id]; }, "All sources");
-      refillYears();
+      notice.hidden = true;
       apply(state);
       if (!dialog.open) { dialog.showModal(); }
       if (focus !== false) { title.focus(); }
     }, function () {
-      // The data cannot be fetched (offline copy, blocked request): fall back to the page.
+      // No data (a blocked request): the page instead.
       location.href = link.getAttribute("href");
     });
   }
@@ -178,14 +177,23 @@
     current.wantYear = state.year;
     field("q").value = state.q;
     field("sort").value = state.sort;
-    setOption(field("source"), state.source);
-    setOption(field("year"), state.year);
+    field("year").value = "";
+    if (!setOption(field("source"), state.source)) { dropped("source", state.source); }
+    refillYears();
     render();
   }
 
+  // A link's value that matches nothing is removed, saying so.
+  function dropped(name, value) {
+    notice.textContent = "No post has " + name + " “" + value + "”: that filter was removed.";
+    notice.hidden = false;
+    record(false);
+  }
+
   function setOption(select, value) {
-    var known = Array.prototype.some.call(select.options, function (option) { return option.value === value; });
+    var known = [].some.call(select.options, function (option) { return option.value === value; });
     select.value = known ? value : "";
+    return known || !value;
   }
 
   function fillOptions(select, values, label, all) {
@@ -197,14 +205,14 @@
   function years(posts) {
     var seen = {};
     posts.forEach(function (post) { seen[yearOf(post)] = true; });
-    return Object.keys(seen).sort(function (a, b) {
-      return a === "unknown" ? 1 : b === "unknown" ? -1 : (a < b ? 1 : a > b ? -1 : 0);
-    });
+    var found = Object.keys(seen).sort().reverse(); // newest first, "unknown" last
+    if (found[0] === "unknown") { found.push(found.shift()); }
+    return found;
   }
 
   function yearOf(post) { return post.created ? post.created.slice(0, 4) : "unknown"; }
 
-  // Newest first, undated last, then by id: the order of the theme pages.
+  // Newest first, undated last, then by id, as theme pages.
   function newestFirst(a, b) {
     if (a.created !== b.created) {
       if (!a.created) { return 1; }
@@ -219,11 +227,10 @@
     return -newestFirst(a, b);
   }
 
-  // --- the list
   function render() {
     if (!current) { return; }
     var state = viewState();
-    // One case-insensitive pattern both finds the posts and marks the matches, on the same text.
+    // One pattern finds and marks matches, on the same text.
     var needle = state.q ? new RegExp(state.q.replace(/[.*+?^${}()|[\]\\\/]/g, "\\$&"), "giu") : null;
     var shown = posts().filter(function (post) {
       return (!state.source || post.source === state.source) &&
@@ -251,7 +258,7 @@
 
   function number(value) { return value.toLocaleString("en"); }
 
-  // A post as the theme pages show it: a copy of the page's own <template>, filled in.
+  // A post, as theme pages show it: the page's <template>.
   function item(post, needle) {
     var li = card.cloneNode(true);
     var link = li.querySelector("a");
@@ -259,20 +266,21 @@
     li.setAttribute("data-id", post.id);
     if (/^https?:\/\//i.test(post.url)) { link.href = post.url; } else { link.removeAttribute("href"); }
     link.appendChild(marked(post.title, needle));
-    li.querySelector(".source").textContent = current.sources[post.source] || post.source;
-    li.querySelector(".community").appendChild(marked(post.community, needle));
-    li.querySelector(".host").textContent = post.host;
+    var part = function (name) { return li.querySelector("." + name); };
+    part("source").textContent = current.sources[post.source] || post.source;
+    part("community").appendChild(marked(post.community, needle));
+    part("host").textContent = post.host;
     if (post.created) {
       time.dateTime = time.textContent = post.created;
-      li.querySelector(".undated").remove();
+      part("undated").remove();
     } else {
       time.remove();
     }
-    li.querySelector(".post-summary").appendChild(marked(post.summary, needle));
+    part("post-summary").appendChild(marked(post.summary, needle));
     return li;
   }
 
-  // Untrusted text goes in as text nodes only; matches are wrapped in <mark>.
+  // Untrusted text as text nodes only; matches in <mark>.
   function marked(text, needle) {
     var fragment = document.createDocumentFragment();
     var at = 0;
@@ -287,7 +295,6 @@
     return fragment;
   }
 
-  // --- events
   function activate(event, link) {
     event.preventDefault();
     opener = link;
@@ -307,11 +314,10 @@
     if (link && (event.key === " " || event.key === "Spacebar")) { activate(event, link); }
     if (event.key === "Escape") { document.body.classList.add("tooltips-dismissed"); }
   });
-  document.addEventListener("focusin", function () { document.body.classList.remove("tooltips-dismissed"); });
+  var tooltips = function () { document.body.classList.remove("tooltips-dismissed"); };
+  document.addEventListener("focusin", tooltips);
   document.addEventListener("mouseover", function (event) {
-    if (event.target.closest && event.target.closest("[aria-describedby]")) {
-      document.body.classList.remove("tooltips-dismissed");
-    }
+    if (event.target.closest && event.target.closest("[aria-describedby]")) { tooltips(); }
   });
 
   form.addEventListener("submit", function (event) { event.preventDefault(); });
@@ -336,31 +342,32 @@
     render();
     record(true);
   });
-  dialog.querySelector(".drill-clear").addEventListener("click", function () {
+  $(".drill-clear").addEventListener("click", function () {
     apply({q: "", source: "", year: "", sort: field("sort").value});
     record(true);
     field("q").focus();
   });
-  dialog.querySelector(".drill-close").addEventListener("click", function () { close(true); });
+  $(".drill-close").addEventListener("click", function () { close(true); });
   dialog.addEventListener("cancel", function (event) { event.preventDefault(); close(true); });
-  // Escape closes the panel even from the search field, where the browser would clear the text.
+  // Escape closes, also from the search field.
   dialog.addEventListener("keydown", function (event) {
     if (event.key === "Escape") { event.preventDefault(); close(true); }
   });
-  // A click on the backdrop closes; a click on the panel's own padding does not.
+  // A click on the backdrop closes; on the panel's padding it does not.
   dialog.addEventListener("click", function (event) {
     var box = dialog.getBoundingClientRect();
     var inside = event.clientX >= box.left && event.clientX <= box.right &&
       event.clientY >= box.top && event.clientY <= box.bottom;
     if (event.target === dialog && !inside) { close(true); }
   });
-  dialog.querySelector(".drill-copy").addEventListener("click", function () {
+  $(".drill-copy").addEventListener("click", function () {
     var url = location.href;
-    var done = function () { status.textContent = "Link copied: " + url; };
-    if (navigator.clipboard && navigator.clipboard.writeText) {
-      navigator.clipboard.writeText(url).then(done, function () { status.textContent = "Copy this link: " + url; });
+    var say = function (text) { return function () { status.textContent = text + url; }; };
+    var clipboard = navigator.clipboard;
+    if (clipboard && clipboard.writeText) {
+      clipboard.writeText(url).then(say("Link copied: "), say("Copy this link: "));
     } else {
-      status.textContent = "Copy this link: " + url;
+      say("Copy this link: ")();
     }
   });
 
