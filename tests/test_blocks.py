@@ -31,7 +31,7 @@ def build(tmp_path: Path, prose: str) -> tuple[int, str]:
 
 def rows(html: str, caption: str) -> list[tuple[str, str, str]]:
     table = html.split(f"<caption>{caption}</caption>", 1)[1].split("</table>", 1)[0]
-    return re.findall(r'<th scope="row">([^<]+)</th><td>([^<]+)</td><td>([^<]+)</td>', table)
+    return re.findall(r'<th scope="row"><a [^>]*>([^<]+)</a></th><td>([^<]+)</td><td>([^<]+)</td>', table)
 
 
 def test_a_theme_chart_of_one_phase_shows_its_themes_as_shares_of_that_phase(tmp_path: Path) -> None:

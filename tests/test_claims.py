@@ -153,7 +153,7 @@ def test_one_quantity_is_identical_in_prose_card_chart_and_stats_json(flagship_s
     html = (flagship_site / "index.html").read_text(encoding="utf-8")
     prose = re.search(r'data-expr="share\(&#34;did-it-improve&#34;\)"[^>]*>([^<]+)</data>', html).group(1)
     card = re.search(r'id="theme-did-it-improve".*?<span class="card-share">([^<]+)</span>', html, re.S).group(1)
-    chart_row = re.search(r'<th scope="row">Did it get better\?</th><td>(\d+)</td><td>([^<]+)</td>', html)
+    chart_row = re.search(r'<th scope="row"><a [^>]*>Did it get better\?</a></th><td>(\d+)</td><td>([^<]+)</td>', html)
     bar_label = f'{theme["percent"]}% ({theme["count"]})'
     assert prose == card == chart_row.group(2) == f'{theme["percent"]}%'
     assert int(chart_row.group(1)) == theme["count"]

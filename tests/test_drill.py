@@ -500,3 +500,24 @@ def test_the_search_and_filters_stay_in_reach_while_the_list_scrolls(page: Page,
     assert panel["y"] <= box["y"] and box["y"] + box["height"] <= panel["y"] + panel["height"]
     search.fill("lora")
     expect(page.locator("#drill-status")).to_contain_text("of")
+
+
+@pytest.mark.browser
+def test_a_bar_and_a_table_row_open_the_drill_like_the_card(page: Page, served_site: str,
+                                                           flagship_signals: list[dict]) -> None:
+    memo(page, served_site)
+    bar = page.locator('#chart-theme svg a[data-drill="regression"]')
+    expect(bar).to_have_attribute("tabindex", "-1")  # the keyboard's way in is the table's link
+    bar.click()
+    expect_open(page)
+    expect(page.locator("#drill-title")).to_have_text(THEME_LABELS["regression"])
+    expect(items(page)).to_have_count(min(len(posts_of(flagship_signals, "regression")), 200))
+    page.keyboard.press("Escape")
+    expect_open(page, False)
+    page.locator("#chart-phase details.chart-data summary").click()
+    row = page.locator('#chart-phase table a[data-drill="phase:Iterate"]')
+    row.focus()
+    page.keyboard.press("Enter")
+    expect_open(page)
+    expect(page.locator("#drill-title")).to_have_text("Iterate: all posts of the phase")
+    expect(page).to_have_url(served_site + "index.html#drill=phase%3AIterate")

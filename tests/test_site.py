@@ -73,7 +73,8 @@ def test_cards_charts_and_stats_json_show_the_same_numbers(flagship_site: Path, 
         card = re.search(rf'<li class="card" id="theme-{theme["id"]}".*?</li>', html, flags=re.S).group(0)
         assert f'<span class="card-share">{theme["percent"]}%</span>' in card
         assert f'<span class="card-count">{theme["count"]} posts</span>' in card
-        table_row = f'<tr><th scope="row">{theme["label"]}</th><td>{theme["count"]}</td><td>{theme["percent"]}%</td>'
+        table_row = (f'<tr><th scope="row"><a href="themes/{theme["id"]}.html" data-drill="{theme["id"]}">{theme["label"]}</a>'
+                     f'</th><td>{theme["count"]}</td><td>{theme["percent"]}%</td>')
         assert table_row.replace("“", "&ldquo;") in html or table_row in html
         assert f'{theme["percent"]}% ({theme["count"]})' in html  # the bar label in the SVG
     assert sum(t["percent"] for t in stats["themes"]) == 100

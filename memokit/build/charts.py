@@ -67,7 +67,7 @@ class Charts(Mapping[str, Chart]):
         ):
             title = f"Share of all {n:,} posts by {key}"
             with _failing(key):
-                rendering = vega.chart(title, _rows(shares, row_phases), colors, share_image)
+                rendering = vega.chart(title, _rows(shares, row_phases, key), colors, share_image)
             self._pending[key] = (category, title, shares, row_phases, rendering)
             if share_image:
                 self.share_image = key
@@ -83,7 +83,7 @@ class Charts(Mapping[str, Chart]):
         row_phases = tuple(self.theme_phase[s.key] if dimension == "theme" else s.key for s in shares)
         category = "Theme" if dimension == "theme" else "Phase"
         with _failing(key):
-            rendering = vega.chart(title, _rows(shares, row_phases), self.colors, False)
+            rendering = vega.chart(title, _rows(shares, row_phases, dimension), self.colors, False)
         self._pending[key] = (category, title, shares, row_phases, rendering)
 
     def __getitem__(self, key: str) -> Chart:
@@ -118,9 +118,14 @@ def build_charts(stats: Stats) -> Charts:
     return Charts(stats)
 
 
-def _rows(shares: tuple[Share, ...], row_phases: tuple[str, ...]) -> list[dict[str, Any]]:
-    return [{"label": s.label, "percent": s.percent, "text": f"{s.percent}% ({s.count:,})", "phase": phase}
-            for s, phase in zip(shares, row_phases, strict=True)]
+def _rows(shares: tuple[Share, ...], row_phases: tuple[str, ...], dimension: str) -> list[dict[str, Any]]:
+    rows = []
+    for s, phase in zip(shares, row_phases, strict=True):
+        is_phase = dimension == "phase"
+        rows.append({"label": s.label, "percent": s.percent, "text": f"{s.percent}% ({s.count:,})", "phase": phase,
+                     "href": f"{'phases' if is_phase else 'themes'}/{s.key}.html",
+                     "drill": f"phase:{s.key}" if is_phase else s.key})
+    return rows
 
 
 def chart_requests(block: Any, stats: Stats) -> list[tuple[str, str, Stats, str, str]]:

@@ -47,7 +47,7 @@ def render(spec: dict[str, Any]) -> tuple[str, str | None]:
     (``share_png`` rasterizes it: that needs no JavaScript engine, so any process can do it)."""
     import vl_convert
 
-    svg = _clean(vl_convert.vegalite_to_svg(spec["svg"]))
+    svg = _clean(vl_convert.vegalite_to_svg(spec["svg"]), spec.get("drill", {}))
     share = vl_convert.vegalite_to_svg(spec["png"]) if spec["png"] is not None else None
     return svg, share
 
@@ -78,9 +78,11 @@ def chart_spec(title: str, rows: list[dict[str, Any]], colors: dict[str, str], s
     y = alt.Y("label:N", sort=order, axis=None, scale=alt.Scale(paddingInner=0, paddingOuter=0))
     base = alt.Chart(alt.Data(values=rows))  # type: ignore[no-untyped-call]
     # In a row of ROW px: the label's baseline 4 px above the middle, the bar from 3 px below it.
+    links = {"href": alt.Href("href:N")} if all("href" in row for row in rows) else {}
     bars = base.mark_bar(height=BAR, yOffset=3 + BAR / 2).encode(
         x=x, y=y,
         color=alt.Color("phase:N", scale=alt.Scale(domain=domain, range=[colors[p] for p in domain]), legend=None),
+        **links,
     )
     labels = base.mark_text(align="left", baseline="alphabetic", x=0, yOffset=-4, color=INK,
                             limit=plot * LABEL_SHARE).encode(y=y, text="label:N")
@@ -98,14 +100,23 @@ def chart_spec(title: str, rows: list[dict[str, Any]], colors: dict[str, str], s
         png = {**svg, "width": 480, "height": 72 + ROW * len(rows),
                "title": {"text": title, "color": INK, "fontSize": 16, "offset": 12},
                "config": {**svg["config"], "background": "white", "padding": 24}}
-    return {"svg": svg, "png": png}
+    drill = {row["href"]: row["drill"] for row in rows if "href" in row and "drill" in row}
+    return {"svg": svg, "png": png, "drill": drill}
 
 
-def _clean(svg: str) -> str:
-    """Make the SVG fit an HTML page: scalable, no white box, hidden from assistive tech
-    (the figure carries the text alternative and the table)."""
+def _clean(svg: str, drill: dict[str, str] | None = None) -> str:
+    """Make the SVG fit an HTML page: scalable, no white box, hidden from assistive tech (the figure
+    carries the text alternative, and its table the same links as the bars); each bar links its
+    page and, for the drill, its theme or phase (``drill``: page → key)."""
     svg = re.sub(r'<rect width="[\d.]+" height="[\d.]+" fill="(white|transparent)"/>', "", svg, count=1)
     svg = re.sub(r'^<svg ([^>]*?)width="([\d.]+)" height="([\d.]+)"',
                  r'<svg \1width="\2" height="\3" focusable="false" aria-hidden="true"', svg, count=1)
     svg = svg.replace(' xmlns:xlink="http://www.w3.org/1999/xlink"', "")
-    return svg
+    # Vega resolves links against its own site; the bars link the memo's own pages. A bar is no
+    # stop for the keyboard (the table's links are), so it takes tabindex -1.
+    def link(match: re.Match[str]) -> str:
+        href = match.group(1)
+        key = (drill or {}).get(href)
+        extra = f' data-drill="{key}"' if key else ""
+        return f'<a href="{href}" tabindex="-1"{extra}>'
+    return re.sub(r'<a xlink:href="https://vega\.github\.io/vega-datasets/([^"]*)">', link, svg)

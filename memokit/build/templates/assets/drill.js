@@ -27,11 +27,11 @@
   var current = null;
   var opener = null;
   var moreButton = $(".drill-more");
-  var LIMIT = 200; // posts drawn at a time
+  var LIMIT = 200;
   var typing = false; // one history entry per search typed
 
-  function trigger(key) {
-    return document.querySelector('[data-drill="' + CSS.escape(key) + '"]');
+  function trigger(key) { // bars carry no label
+    return document.querySelector('[data-drill="' + CSS.escape(key) + '"][data-label]');
   }
 
   function themesOf(key) {
@@ -157,7 +157,6 @@
       if (!dialog.open) { dialog.showModal(); }
       if (focus !== false) { title.focus(); }
     }, function () {
-      // No data (a blocked request): the page instead.
       location.href = link.getAttribute("href");
     });
   }
@@ -296,9 +295,11 @@
   }
 
   function activate(event, link) {
+    var key = link.getAttribute("data-drill");
+    if (!trigger(key) || !themesOf(key).length) { return; }
     event.preventDefault();
     opener = link;
-    var state = {drill: link.getAttribute("data-drill"), source: "", year: "", q: "", sort: "newest"};
+    var state = {drill: key, source: "", year: "", q: "", sort: "newest"};
     history.pushState(null, "", urlFor(state));
     open(state.drill, state);
   }
@@ -349,7 +350,7 @@
   });
   $(".drill-close").addEventListener("click", function () { close(true); });
   dialog.addEventListener("cancel", function (event) { event.preventDefault(); close(true); });
-  // Escape closes, also from the search field.
+  // Escape closes, even from the search field.
   dialog.addEventListener("keydown", function (event) {
     if (event.key === "Escape") { event.preventDefault(); close(true); }
   });
