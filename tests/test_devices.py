@@ -103,3 +103,13 @@ def test_a_further_page_is_a_full_memo_page(tmp_path: Path) -> None:
     assert 'data-drill="improve"' in html
     assert 'id="claim-improve-leads"' in html  # its own claims block, after its prose
     assert html.index("Synthetic prose") < html.index('id="claim-improve-leads"')
+
+
+def test_front_matter_that_has_no_effect_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    memo = "---\ntitle: Synthetic\norder: 3\n---\n\n{{ n }} posts.\n"
+    further = "---\ntitle: Further\nmin_support: 0.9\n---\n\n{{ n }} posts.\n"
+    code, _ = build(tmp_path, memo, ("further.md", further))
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "index.md:3: order: has no effect on the memo page, which always comes first" in err
+    assert "further.md:3: min_support: has no effect: this page has no claims" in err

@@ -33,6 +33,7 @@ class Chart:
     row_phases: tuple[str, ...]
     category: str
     png: bytes | None = None  # a share image (og:image), for the headline chart only
+    legend: tuple[tuple[str, str], ...] = ()  # a theme chart's phases, (id, name), in lifecycle order
 
     @property
     def anchor(self) -> str:
@@ -57,6 +58,7 @@ class Charts(Mapping[str, Chart]):
         n = stats.n
         self.colors, self.theme_phase = colors, theme_phase
         self.phase_order = {p.id: number for number, p in enumerate(taxonomy.phases)}
+        self.phase_names = {p.id: p.name for p in taxonomy.phases}
         self._pending: dict[str, tuple[Any, ...]] = {}
         self._done: dict[str, Chart] = {}
         #: The chart whose PNG is the site's link-preview image, known before it is rendered.
@@ -93,7 +95,9 @@ class Charts(Mapping[str, Chart]):
                 svg, share = vega.result(rendering)
                 png = chartspec.share_png(share) if share is not None else None
             summary = f"Bar chart. {title}: " + "; ".join(f"{s.label} {s.percent}% ({s.count:,})" for s in shares) + "."
-            self._done[key] = Chart(key, title, summary, svg, shares, row_phases, category, png)
+            legend = tuple((p, self.phase_names[p]) for p in sorted(set(row_phases), key=self.phase_order.__getitem__)) \
+                if category == "Theme" else ()
+            self._done[key] = Chart(key, title, summary, svg, shares, row_phases, category, png, legend)
         return self._done[key]
 
     def __iter__(self) -> Iterator[str]:

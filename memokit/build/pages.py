@@ -127,3 +127,22 @@ def _load_page(path: Path, slug: str, problems: Problems) -> Page | None:
             problems.add(path, line, field, message)
         return None
     return Page(slug, path, meta, "\n".join(lines[end + 1:]), end + 2, key_lines, tuple(lines[: end + 1]))
+
+
+def unused_keys(pages: list[Page]) -> list[str]:
+    """Warnings for front-matter keys that have no effect where they stand (a typo'd key is an
+    error already; these are keys that are valid but change nothing, so the author should know)."""
+    found = []
+    any_claims = any(page.meta.claims for page in pages)
+    for page in pages:
+        meta, fields = page.meta, page.meta.model_fields_set
+        if page.slug == INDEX and "order" in fields:
+            found.append(f"{_at(page, 'order')}: has no effect on the memo page, which always comes first")
+        if "min_support" in fields and not (meta.claims or (page.slug == INDEX and any_claims)):
+            found.append(f"{_at(page, 'min_support')}: has no effect: "
+                         + ("no page has claims" if page.slug == INDEX else "this page has no claims"))
+    return found
+
+
+def _at(page: Page, key: str) -> str:
+    return f"{page.path}:{page.key_lines.get(key, 1)}: {key}"

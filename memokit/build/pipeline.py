@@ -14,7 +14,7 @@ from .charts import build_charts, chart_requests
 from .claims import BLOCKS, BoundPage, ClaimResult, bind_page, check_claims
 from .lint import Finding, candidates, lint_page
 from .load import TAXONOMY_FILE, utf8_error_line
-from .pages import load_pages
+from .pages import load_pages, unused_keys
 from .prose import analyse, structure_problems
 from .render import TEMPLATES, render_site
 from .site import check_output, clean_up, staged_site
@@ -172,6 +172,7 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
     done(f"checked {sum(len(p.bindings) for p in bound)} bound numbers and {sum(len(p.claims) for p in bound)} claims")
 
     result = BuildResult(dataset, stats, bound)
+    result.warnings.extend(unused_keys(pages))
     result.history = history(snapshot(dataset, stats, bound, project.data / TAXONOMY_FILE), project.versions)
     result.warnings.extend(
         f"{p.page.path}:{claim.line}: claim {claim.name!r} holds in only {claim.support:.0%} of resamples of the "
