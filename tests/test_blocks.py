@@ -96,3 +96,18 @@ def test_every_block_argument_the_readme_documents_builds(tmp_path: Path) -> Non
         shown = {"chart": '<figure class="chart"', "cards": '<li class="card"', "headline": '<ul class="headline"',
                  "methodology": 'class="methodology-data"'}.get(block[3:].split("(")[0])
         assert shown is None or shown in html, block
+
+
+def test_a_scoped_headline_computes_the_page_headline_in_the_scope(tmp_path: Path) -> None:
+    prose = "{{ headline(of=\"sweep\") }}"
+    data = make_data(tmp_path, hand_made())
+    memo = tmp_path / "memo"
+    memo.mkdir()
+    (memo / "index.md").write_text("---\ntitle: Synthetic\nheadline:\n  - value: share(\"improve\")\n    label: improve\n"
+                                   "---\n\n" + prose + "\n", encoding="utf-8")
+    assert main(["--data", str(data), "--memo", str(memo), "--templates", str(BUILTIN_TEMPLATES), "--out",
+                 str(tmp_path / "site"), "--versions", str(tmp_path / "v"), "-q"]) == 0
+    html = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert '<p class="headline-scope">Within the 7 posts of the sweep sample:</p>' in html
+    assert 'data-exact="3/7 = 0.428571"' in html  # improve: 3 of the 7 sweep posts
+    assert 'data-exact="4/10 = 0.400000"' in html  # the page's own headline, over all posts, at the top

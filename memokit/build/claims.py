@@ -47,6 +47,7 @@ BLOCKS: dict[str, tuple[str, ...]] = {
 BLOCK_OPTIONS: dict[str, tuple[str, ...]] = {
     "chart": ("of", *FILTER_FIELDS, "by", "order"),
     "cards": ("of", "phase", "theme"),
+    "headline": ("of", *FILTER_FIELDS),
 }
 CHART_ORDERS = ("taxonomy", "size")
 INLINE_OPEN, INLINE_CLOSE = "\ue000", "\ue001"
@@ -70,11 +71,13 @@ class Binding:
     fraction: tuple[int, int] | None = None  # a share's count and total
     interval: tuple[float, float] | None = None  # a share's Wilson 95% interval
     query: dict[str, Any] | None = None  # what a single share() or count() asks (see expressions.query_of)
+    scope: str = ""  # the scope it was computed in (a scoped headline()), "" for all posts
 
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id, "page": self.page, "line": self.line, "column": self.column,
             "expression": self.expression, "value": self.value, "exact": self.exact, "text": self.text,
+            **({"scope": self.scope} if self.scope else {}),
         }
 
 
@@ -87,6 +90,7 @@ class Block:
     line: int
     options: tuple[tuple[str, Any], ...] = ()  # keyword arguments, checked
     scope: Scope = field(default_factory=Scope)
+    headline: tuple[tuple[Binding, str, str], ...] = ()  # a scoped headline(): its numbers in the scope
 
 
 @dataclass(frozen=True)
@@ -239,7 +243,15 @@ def _bind_line(line: str, number: int, spots: dict[int, Spot], bound: BoundPage,
                 problems.add(bound.page.path, number, None, problem)
                 continue
             options = tuple(sorted((k, v) for k, v in keywords.items() if k in ("by", "order")))
-            bound.blocks.append(Block(name, argument, number, options, scope))
+            numbers: list[tuple[Binding, str, str]] = []
+            if name == "headline" and not scope.everything:
+                # The page's headline numbers, computed on the scope's posts alone.
+                items = bound.page.meta.headline or (default_headline(stats) if bound.page.slug == INDEX else ())
+                for item in items:
+                    found = _binding(item.value, number, 0, bound, scope.stats(stats), problems, scope=scope.key())
+                    if found:
+                        numbers.append((found, item.label, item.caveat))
+            bound.blocks.append(Block(name, argument, number, options, scope, tuple(numbers)))
             pieces.append(f"\n{BLOCK_OPEN}{len(bound.blocks) - 1}{BLOCK_CLOSE}\n")
             continue
         if expression.startswith("fact(") or expression.startswith("fact ("):
@@ -256,7 +268,7 @@ def _bind_line(line: str, number: int, spots: dict[int, Spot], bound: BoundPage,
 
 
 def _binding(expression: str, line: int, column: int, bound: BoundPage, stats: Stats,
-             problems: Problems, field_name: str | None = None) -> Binding | None:
+             problems: Problems, field_name: str | None = None, scope: str = "") -> Binding | None:
     try:
         tree = parse(expression)
         if not reads_data(tree):
@@ -271,7 +283,8 @@ def _binding(expression: str, line: int, column: int, bound: BoundPage, stats: S
     binding = Binding(
         id=f"{bound.page.slug}-{len(bound.bindings) + 1}", page=bound.page.filename, line=line, column=column,
         expression=expression, text=rendered.text, value=rendered.value, exact=rendered.exact, detail=rendered.detail,
-        fraction=rendered.fraction, interval=rendered.interval, query=query_of(tree, stats),
+        fraction=rendered.fraction, interval=rendered.interval, query=query_of(tree, stats) if not scope else None,
+        scope=scope,
     )
     bound.bindings.append(binding)
     return binding

@@ -398,6 +398,7 @@ def _page_context(bound: BoundPage, stats: Stats, charts: Charts, themes: list[d
         "headline": [(_binding_html(b), label, b.detail, caveat) for b, label, caveat in bound.headline],
         "claims": bound.claims, "methodology": _methodology(stats), "post_template": POST_TEMPLATE,
         "resamples": RESAMPLES, "changes": changes, "since": history.since if history else None,
+        "scope": {"label": "all posts", "n": stats.n, "counted": f"all {stats.n:,} posts", "everything": True},
     }
     # A block counts as placed by its unscoped form only: a scoped one is another view.
     placed = {(b.name, b.argument) for b in bound.blocks if b.scope.everything and not b.options}
@@ -428,6 +429,8 @@ def _block_context(block: Block, context: dict[str, Any], stats: Stats) -> dict[
     if block.name == "chart":
         values["block_charts"] = [context["charts"][key] for key, *_ in chart_requests(block, stats)]
         values["by"] = dict(block.options).get("by")
+    if block.name == "headline" and block.headline:
+        values["headline"] = [(_binding_html(b), label, b.detail, caveat) for b, label, caveat in block.headline]
     if block.name == "cards" and not block.scope.everything:
         values["themes"] = [card for card in _theme_cards(scoped) if card["share"].count]
         values["phases"] = [phase for phase in _phase_rows(scoped) if phase["share"].count]

@@ -79,7 +79,8 @@ def snapshot(dataset: Dataset, stats: Stats, pages: list[BoundPage], taxonomy_pa
 
 
 def _number(binding: Any, label: str | None = None) -> dict[str, Any]:
-    number: dict[str, Any] = {"page": binding.page, "line": binding.line, "expression": binding.expression,
+    number: dict[str, Any] = {"page": binding.page, "line": binding.line,
+                              "expression": binding.expression + (f" [{binding.scope}]" if binding.scope else ""),
                               "text": binding.text, "value": binding.value}
     if label is not None:
         number["label"] = label
