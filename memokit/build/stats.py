@@ -361,14 +361,10 @@ def compute_frame(frame: pd.DataFrame, taxonomy: Taxonomy) -> Stats:
         frame.groupby(["theme", "community"], observed=True).size().reset_index(name="count")
         .sort_values(["theme", "count", "community"], ascending=[True, False, True])
     )
-    top_communities = {
-        theme.id: tuple(
-            (str(community), int(count))
-            for community, count in top.loc[top["theme"] == theme.id, ["community", "count"]]
-            .head(TOP_COMMUNITIES).itertuples(index=False)
-        )
-        for theme in taxonomy.themes
-    }
+    leading: dict[str, list[tuple[str, int]]] = {theme.id: [] for theme in taxonomy.themes}
+    for theme_id, community, count in top.groupby("theme", sort=False).head(TOP_COMMUNITIES).itertuples(index=False):
+        leading[str(theme_id)].append((str(community), int(count)))
+    top_communities = {theme_id: tuple(found) for theme_id, found in leading.items()}
     return Stats(
         taxonomy=taxonomy,
         n=len(frame),
