@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TextIO
 from .model.problems import InputError, MemokitError, printable
 
 if TYPE_CHECKING:
+    from .build.cache import BuildCache
     from .build.pipeline import Project
 
 EXIT_OK, EXIT_CLAIMS, EXIT_INPUT = 0, 1, 2
@@ -35,7 +36,7 @@ class Report:
 
 
 def run_build(project: Project, *, check: bool = False, verbose: bool = False,
-              progress: TerminalProgress | None = None) -> Report:
+              progress: TerminalProgress | None = None, cache: BuildCache | None = None) -> Report:
     """Build (or check) ``project`` and say how it went; never raises for bad input."""
     from .build.pipeline import CheckFailure, build
 
@@ -45,7 +46,7 @@ def run_build(project: Project, *, check: bool = False, verbose: bool = False,
         print(line, file=sys.stderr, flush=True)
 
     try:
-        result = build(project, check=check, log=log if verbose else None, progress=progress)
+        result = build(project, check=check, log=log if verbose else None, progress=progress, cache=cache)
     except InputError as exc:
         return Report(EXIT_INPUT, [*exc.lines(), f"memokit: invalid input ({len(exc.problems)} "
                                    f"problem{'s' if len(exc.problems) != 1 else ''}); nothing was written"])

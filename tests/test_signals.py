@@ -360,25 +360,32 @@ def test_serve_stops_cleanly_before_it_serves(project: Path, case: str) -> None:
     assert leftovers(project) == [], "a staging folder was left"
 
 
+# A prose edit reuses the statistics (the data is unchanged), so the statistics are tripped by an edit
+# of the data.
 SERVE_REBUILD = {
-    "sigint-group-mid-rebuild-writing": _call(*RENDER, 2, "SIGINT", "group"),
-    "sigterm-in-rebuild-statistics": _call(*COMPUTE, 2, "SIGTERM"),
+    "sigint-group-mid-rebuild-writing": (_call(*RENDER, 2, "SIGINT", "group"), "memo/index.md"),
+    "sigterm-in-rebuild-statistics": (_call(*COMPUTE, 2, "SIGTERM"), "data/signals.jsonl"),
 }
 
 
 @pytest.mark.parametrize("case", SERVE_REBUILD)
 def test_serve_stops_cleanly_during_a_rebuild_and_keeps_the_last_good_site(project: Path, case: str) -> None:
-    run = launch(project, ["serve", "--port", "0"], [SERVE_REBUILD[case]])
+    trip, edited = SERVE_REBUILD[case]
+    run = launch(project, ["serve", "--port", "0"], [trip])
     port = int(run.wait_for(r"serving .* at http://127\.0\.0\.1:(\d+)/").group(1))
     good = tree_digest(project / "site")
-    index = project / "memo" / "index.md"
-    index.write_text(index.read_text(encoding="utf-8").replace("title: My memo", "title: Changed"), encoding="utf-8")
+    if edited == "memo/index.md":
+        index = project / "memo" / "index.md"
+        index.write_text(index.read_text(encoding="utf-8").replace("title: My memo", "title: Changed"), encoding="utf-8")
+    else:  # the same records again, one fewer: the data changed
+        signals = project / edited
+        signals.write_text("".join(signals.read_text(encoding="utf-8").splitlines(keepends=True)[:-1]), encoding="utf-8")
     code = run.finish()
     [tripped] = run.trips()
     assert code == 0, (code, run.err)
     assert_no_traceback(run)
     # Stopped while rebuilding, and said so once.
-    assert run.out[-2:] == ["memokit: memo/index.md changed; rebuilding", STOPPED], run.out
+    assert run.out[-2:] == [f"memokit: {edited} changed; rebuilding", STOPPED], run.out
     assert run.out.count(STOPPED) == 1 and run.err == []
     assert len(tripped["workers"]) == 2 and tripped["ports"] == [port]
     assert_all_gone(run, [port])

@@ -9,6 +9,7 @@ statistics exist and collected only when a page needs them.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -49,7 +50,7 @@ class Charts(Mapping[str, Chart]):
     """The charts keyed ``phase`` and ``theme``; each is rendered already or on its way, and
     reading one waits for it."""
 
-    def __init__(self, stats: Stats):
+    def __init__(self, stats: Stats, cache: dict[str, Any] | None = None):
         taxonomy = stats.taxonomy
         colors = {p.id: p.color or "#4c78a8" for p in taxonomy.phases}
         phases = stats.breakdown("phase", ALL).shares
@@ -57,9 +58,12 @@ class Charts(Mapping[str, Chart]):
         theme_phase = {t.id: t.phase for t in taxonomy.themes}
         n = stats.n
         self.colors, self.theme_phase = colors, theme_phase
+        #: Renderings by what they show (kept by the caller between builds: see memokit.build.cache).
+        self.cache = cache if cache is not None else {}
         self.phase_order = {p.id: number for number, p in enumerate(taxonomy.phases)}
         self.phase_names = {p.id: p.name for p in taxonomy.phases}
         self._pending: dict[str, tuple[Any, ...]] = {}
+        self._shows: dict[str, str] = {}  # chart key -> what it shows, until its rendering is kept
         self._done: dict[str, Chart] = {}
         #: The chart whose PNG is the site's link-preview image, known before it is rendered.
         self.share_image = ""
@@ -68,8 +72,7 @@ class Charts(Mapping[str, Chart]):
             ("theme", "Theme", themes, tuple(theme_phase[s.key] for s in themes), False),
         ):
             title = f"Share of all {n:,} posts by {key}"
-            with _failing(key):
-                rendering = vega.chart(title, _rows(shares, row_phases, key), colors, share_image)
+            rendering = self._render(key, title, _rows(shares, row_phases, key), share_image)
             self._pending[key] = (category, title, shares, row_phases, rendering)
             if share_image:
                 self.share_image = key
@@ -84,9 +87,17 @@ class Charts(Mapping[str, Chart]):
             shares = tuple(sorted(shares, key=lambda s: (self.phase_order[self.theme_phase[s.key]], -s.count)))
         row_phases = tuple(self.theme_phase[s.key] if dimension == "theme" else s.key for s in shares)
         category = "Theme" if dimension == "theme" else "Phase"
-        with _failing(key):
-            rendering = vega.chart(title, _rows(shares, row_phases, dimension), self.colors, False)
+        rendering = self._render(key, title, _rows(shares, row_phases, dimension), False)
         self._pending[key] = (category, title, shares, row_phases, rendering)
+
+    def _render(self, key: str, title: str, rows: list[dict[str, Any]], share_image: bool) -> Any:
+        """Ask for a rendering, or take the one kept from a build that drew the same chart."""
+        shows = json.dumps([title, rows, self.colors, share_image], sort_keys=True)
+        if shows in self.cache:
+            return self.cache[shows]
+        with _failing(key):
+            self._shows[key] = shows
+            return vega.chart(title, rows, self.colors, share_image)
 
     def __getitem__(self, key: str) -> Chart:
         if key not in self._done:
@@ -94,6 +105,8 @@ class Charts(Mapping[str, Chart]):
             with _failing(key):
                 svg, share = vega.result(rendering)
                 png = chartspec.share_png(share) if share is not None else None
+            if key in self._shows:
+                self.cache[self._shows.pop(key)] = (svg, share)
             summary = f"Bar chart. {title}: " + "; ".join(f"{s.label} {s.percent}% ({s.count:,})" for s in shares) + "."
             legend = tuple((p, self.phase_names[p]) for p in sorted(set(row_phases), key=self.phase_order.__getitem__)) \
                 if category == "Theme" else ()
@@ -117,9 +130,9 @@ def _failing(key: str) -> Iterator[None]:
         raise ChartError(f"the {key} chart could not be rendered: {type(exc).__name__}: {exc}") from exc
 
 
-def build_charts(stats: Stats) -> Charts:
+def build_charts(stats: Stats, cache: dict[str, Any] | None = None) -> Charts:
     """Ask for the phase chart and the theme chart; read them from the returned mapping."""
-    return Charts(stats)
+    return Charts(stats, cache)
 
 
 def _rows(shares: tuple[Share, ...], row_phases: tuple[str, ...], dimension: str) -> list[dict[str, Any]]:

@@ -10,15 +10,16 @@ from pathlib import Path
 
 from .. import interrupt
 from ..model import INDEX, InputError, MemokitError, Problem, Problems, grouped, printable
+from .cache import BuildCache, fingerprint
 from .charts import build_charts, chart_requests
 from .claims import BLOCKS, BoundPage, ClaimResult, bind_page, check_claims
 from .lint import Finding, candidates, lint_page
 from .load import TAXONOMY_FILE, utf8_error_line
 from .pages import load_pages, unused_keys
 from .prose import analyse, structure_problems
-from .render import TEMPLATES, render_site
+from .render import TEMPLATES, Reuse, render_site
 from .site import check_output, clean_up, staged_site
-from .snapshot import History, history, snapshot
+from .snapshot import History, data_part, history, snapshot
 from .stats import Stats, compute
 from .validate import Dataset, load_dataset
 
@@ -120,11 +121,13 @@ class BuildResult:
 
 
 def build(project: Project, check: bool = False, log: Callable[[str], None] | None = None,
-          progress: Callable[[str], None] | None = None) -> BuildResult:
+          progress: Callable[[str], None] | None = None, cache: BuildCache | None = None) -> BuildResult:
     """Load, validate, compute and check; then, unless ``check``, render and write the site.
 
     ``log`` receives one line per finished stage with its time (the command line's ``-v``);
-    ``progress``, often, a few words on how far a slow stage has got (it may ignore most).
+    ``progress``, often, a few words on how far a slow stage has got (it may ignore most);
+    ``cache``, kept by the caller between builds, lets a build reuse what a change did not touch
+    (``memokit.build.cache``; the preview passes one): the output is the same.
     """
     started = time.perf_counter()
     clock = [started]
@@ -141,11 +144,19 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
     if not check:
         check_output(project.out)  # before the work, not after it
         clean_up(Path(os.path.abspath(project.out)))  # what an interrupted build left, whatever this one does
-    dataset = load_dataset(project.data, progress)
-    done(f"loaded and validated {len(dataset):,} signals")
+    data_key = fingerprint([project.data]) if cache is not None else ""
+    if cache is not None and cache.data_key == data_key and cache.dataset is not None and cache.stats is not None:
+        dataset, stats = cache.dataset, cache.stats
+        done(f"kept the {len(dataset):,} signals of the last build (the data is unchanged)")
+    else:
+        dataset = load_dataset(project.data, progress)
+        done(f"loaded and validated {len(dataset):,} signals")
+        stats = compute(dataset)
+        if cache is not None:
+            cache.keep_data(data_key, dataset, stats)
     pages = load_pages(project.memo)
-    stats = compute(dataset)
-    charts = None if check else build_charts(stats)  # rendered elsewhere while the claims are checked
+    # Rendered elsewhere while the claims are checked.
+    charts = None if check else build_charts(stats, cache.charts if cache is not None else None)
     done("computed the statistics")
 
     problems = Problems()
@@ -173,7 +184,13 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
 
     result = BuildResult(dataset, stats, bound)
     result.warnings.extend(unused_keys(pages))
-    result.history = history(snapshot(dataset, stats, bound, project.data / TAXONOMY_FILE), project.versions)
+    taxonomy_path = project.data / TAXONOMY_FILE
+    data = cache.snapshot_data if cache is not None else None
+    if data is None:
+        data = data_part(dataset, stats, taxonomy_path)
+        if cache is not None:
+            cache.snapshot_data = data
+    result.history = history(snapshot(dataset, stats, bound, taxonomy_path, data), project.versions)
     result.warnings.extend(
         f"{p.page.path}:{claim.line}: claim {claim.name!r} holds in only {claim.support:.0%} of resamples of the "
         f"data: it is shown as fragile (give it a minimum with support: in its front matter, or rephrase it)"
@@ -181,9 +198,14 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
     if charts is not None:
         # On SIGINT or SIGTERM from the command line, only the writing is interrupted: neither the
         # making of the staging folder nor the swap into place is (memokit.interrupt).
+        reuse = None
+        if cache is not None:
+            reuse = Reuse(data_key, fingerprint(templates), cache.derived, Path(os.path.abspath(project.out)))
         with interrupt.deferred(), staged_site(project.out, progress) as out, interrupt.allowed():
             result.warnings.extend(render_site(dataset, stats, bound, charts, templates, out, project.site_url,
-                                               result.history))
+                                               result.history, reuse))
+        if cache is not None and reuse is not None:
+            cache.derived = reuse.made  # only now that the site holding them is in place
         result.files, result.bytes = out.files, out.bytes
         done(f"rendered the charts and wrote {out.files:,} files ({out.bytes / 1e6:,.1f} MB)")
     result.seconds = time.perf_counter() - started

@@ -7,6 +7,7 @@ import re
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from types import TracebackType
@@ -27,6 +28,7 @@ from markupsafe import Markup, escape
 
 from ..model import ALL, INDEX, SIGNAL_FIELDS, InputError, Phase, Problem, display_host
 from ..versions.compare import compare
+from .cache import DerivedFiles, derived_key
 from .charts import ChartError, Charts, chart_requests
 from .claims import (
     BLOCK_CLOSE,
@@ -63,9 +65,21 @@ DEFAULT_BLOCKS = (("chart", "phase"), ("chart", "theme"), ("cards", None), ("cha
 VERSIONS_PAGE = "versions.html"
 
 
+@dataclass
+class Reuse:
+    """Which data-derived files a build may take from the last site (``memokit.build.cache``), and,
+    once it has run, those it made."""
+
+    data_key: str
+    templates_key: str
+    previous: DerivedFiles | None
+    site: Path  # the last good site, the one being replaced
+    made: DerivedFiles | None = None
+
+
 def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: Charts,
                 templates: Sequence[Path], out: SiteWriter, site_url: str | None = None,
-                history: History | None = None) -> list[str]:
+                history: History | None = None, reuse: Reuse | None = None) -> list[str]:
     """Render every file of the site into ``out``; ``site_url`` (the published address, ending
     in "/") fills canonical and Open Graph links, which must be absolute. Return warnings about
     the pages (``page_warnings``).
@@ -73,7 +87,6 @@ def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: 
     The memo pages come last: they show the charts, which may still be rendering elsewhere."""
     warnings: list[str] = []
     env = _environment(templates)
-    taxonomy = dataset.taxonomy
     nav = [{"title": p.page.nav_title, "href": p.page.filename if p.page.slug != INDEX else "index.html",
             "slug": p.page.slug} for p in pages]
     if history is not None and history.versions:
@@ -83,27 +96,25 @@ def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: 
             "url": site_url}
     themes = _theme_cards(stats)
 
-    frame = newest_first(dataset.frame)
-    frame = frame.assign(host=frame["url"].map(display_host))  # shown beside every link: where it leads
-    labels = {source: taxonomy.source_label(source) for source in frame["source"].unique()}
-    fragments = pd.Series([_post_html(row, labels) for row in frame.itertuples(index=False)], index=frame.index,
-                          dtype=object)
-    for number, card in enumerate(themes):
-        rows = frame.index[frame["theme"].to_numpy() == card["id"]]
-        # Every listing page comes from theme.html: checking the first one checks the template.
-        _group_pages(env, out, site, card, "themes", fragments.loc[rows].tolist(), warnings if number == 0 else None)
-        _drill_data(out, card, frame.loc[rows], labels)
-    for phase in _phase_rows(stats):
-        rows = frame.index[frame["phase"].to_numpy() == phase["id"]]
-        _group_pages(env, out, site, phase, "phases", fragments.loc[rows].tolist())
-
-    out.write("data/stats.json", _json(stats.to_json(), indent=1))
+    key = derived_key(reuse.data_key, reuse.templates_key, site) if reuse is not None else ""
+    previous = reuse.previous if reuse is not None else None
+    if reuse is not None and previous is not None and previous.key == key \
+            and all((reuse.site / f).is_file() for f in previous.files):
+        for relative in previous.files:  # the data, templates and frame are as they were: the same bytes
+            out.reuse(relative, reuse.site)
+        warnings.extend(previous.warnings)
+        if reuse is not None:
+            reuse.made = previous
+    else:
+        first, before = len(out.written), len(warnings)
+        _render_data(dataset, stats, env, out, site, themes, warnings)
+        if reuse is not None:
+            reuse.made = DerivedFiles(key, out.written[first:], warnings[before:])
     out.write("data/claims.json", _json({
         "bindings": [b.to_json() for p in pages for b in p.bindings],
         "claims": [{"page": p.page.filename, **c.to_json()} for p in pages for c in p.claims],
         "facts": [f.to_json() for p in pages for f in p.facts],
     }, indent=1))
-    out.write("data/signals.csv", signals_csv(dataset.frame))
     if history is not None:
         out.write("data/snapshot.json", _json(history.snapshot))
         if history.versions:
@@ -111,7 +122,6 @@ def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: 
                                                   "current": "versions", "versions": _versions(history)})
             warnings.extend(page_warnings(VERSIONS_PAGE, html))
             out.write(VERSIONS_PAGE, html)
-    out.write("assets/phases.css", phase_css(taxonomy.phases))
     for relative, path in sorted(template_assets(templates).items()):
         out.write(f"assets/{relative}", path.read_bytes())
 
@@ -171,6 +181,28 @@ def _share_png(charts: Charts) -> bytes:
     png = charts[charts.share_image].png
     assert png is not None, "the share-image chart is always rendered as PNG too"
     return png
+
+
+def _render_data(dataset: Dataset, stats: Stats, env: Environment, out: SiteWriter, site: dict[str, Any],
+                 themes: list[dict[str, Any]], warnings: list[str]) -> None:
+    """Write the files that follow from the data alone (and the templates and the site's frame):
+    theme and phase pages, the drill's data, ``stats.json``, ``signals.csv`` and ``phases.css``."""
+    frame = newest_first(dataset.frame)
+    frame = frame.assign(host=frame["url"].map(display_host))  # shown beside every link: where it leads
+    labels = {source: dataset.taxonomy.source_label(source) for source in frame["source"].unique()}
+    fragments = pd.Series([_post_html(row, labels) for row in frame.itertuples(index=False)], index=frame.index,
+                          dtype=object)
+    for number, card in enumerate(themes):
+        rows = frame.index[frame["theme"].to_numpy() == card["id"]]
+        # Every listing page comes from theme.html: checking the first one checks the template.
+        _group_pages(env, out, site, card, "themes", fragments.loc[rows].tolist(), warnings if number == 0 else None)
+        _drill_data(out, card, frame.loc[rows], labels)
+    for phase in _phase_rows(stats):
+        rows = frame.index[frame["phase"].to_numpy() == phase["id"]]
+        _group_pages(env, out, site, phase, "phases", fragments.loc[rows].tolist())
+    out.write("data/stats.json", _json(stats.to_json(), indent=1))
+    out.write("data/signals.csv", signals_csv(dataset.frame))
+    out.write("assets/phases.css", phase_css(dataset.taxonomy.phases))
 
 
 def template_assets(templates: Sequence[Path]) -> dict[str, Path]:

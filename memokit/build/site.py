@@ -66,14 +66,36 @@ class SiteWriter:
         self.files = 0
         self.bytes = 0
         self.progress = progress
+        self.written: list[str] = []  # every file, in the order written
 
     def write(self, relative: str, content: str | bytes) -> None:
         data = content.encode() if isinstance(content, str) else content
         target = self.root / relative
         target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():  # never write through a link: the file may also be the live site's
+            target.unlink()
         target.write_bytes(data)
+        self._count(relative, len(data))
+
+    def reuse(self, relative: str, previous: Path) -> bool:
+        """Take ``relative`` unchanged from the site in ``previous``: a hard link (no bytes written;
+        files of a site are never changed in place), or a copy where links cannot be made. False if
+        the previous site has no such file."""
+        source, target = previous / relative, self.root / relative
+        if not source.is_file():
+            return False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copyfile(source, target)
+        self._count(relative, source.stat().st_size)
+        return True
+
+    def _count(self, relative: str, size: int) -> None:
+        self.written.append(relative)
         self.files += 1
-        self.bytes += len(data)
+        self.bytes += size
         if self.progress is not None:
             self.progress(f"writing the site: {self.files:,} files, {self.bytes / 1e6:,.1f} MB")
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from ..model import ALL, FILTER_FIELDS, INDEX
 from ..versions import store
 from ..versions.compare import Comparison, compare
@@ -33,31 +35,38 @@ def _digest(path: Path) -> str:
     return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _columns(stats: Stats) -> dict[str, Any]:
-    frame = stats.frame
+def _columns(frame: pd.DataFrame) -> dict[str, Any]:
+    """Each coded field as its sorted distinct values and one code per signal (vectorised)."""
     columns: dict[str, Any] = {}
     for name in SIGNAL_COLUMNS:
-        values = frame[name].fillna("").astype(str)
-        distinct = sorted(values.unique())
-        code = {value: number for number, value in enumerate(distinct)}
-        columns[name] = {"values": distinct, "codes": [code[v] for v in values]}
+        codes, distinct = pd.factorize(frame[name].fillna("").astype(str), sort=True)
+        columns[name] = {"values": [str(v) for v in distinct], "codes": codes.tolist()}
     return columns
 
 
-def snapshot(dataset: Dataset, stats: Stats, pages: list[BoundPage], taxonomy_path: Path) -> dict[str, Any]:
-    """Return the snapshot of a build as plain JSON-ready data."""
-    memo = next(p for p in pages if p.page.slug == INDEX)
-    taxonomy = stats.taxonomy
+def data_part(dataset: Dataset, stats: Stats, taxonomy_path: Path) -> dict[str, Any]:
+    """What a snapshot holds of the data alone (digests, and every signal's id, URL and codes): the
+    same for every build of the same data, so a preview keeps it (``BuildCache.snapshot_data``)."""
     order = stats.frame["id"].argsort(kind="stable").to_numpy()
     frame = stats.frame.iloc[order].reset_index(drop=True)
-    urls = dict(zip(dataset.frame["id"], dataset.frame["url"], strict=True))
-    sorted_stats = Stats(taxonomy, stats.n, stats.denominators, stats.breakdowns, stats.first_date, stats.last_date,
-                         stats.communities, stats.top_communities, frame)
+    urls = pd.Series(dataset.frame["url"].to_numpy(), index=dataset.frame["id"].to_numpy())
+    return {"digest": {"data": _digest(dataset.source_path), "taxonomy": _digest(taxonomy_path)},
+            "signals": {"ids": frame["id"].tolist(), "urls": urls.loc[frame["id"].to_numpy()].tolist(),
+                        "columns": _columns(frame)}}
+
+
+def snapshot(dataset: Dataset, stats: Stats, pages: list[BoundPage], taxonomy_path: Path,
+             data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Return the snapshot of a build as plain JSON-ready data (``data``: its ``data_part``, if
+    already made)."""
+    memo = next(p for p in pages if p.page.slug == INDEX)
+    taxonomy = stats.taxonomy
+    data = data if data is not None else data_part(dataset, stats, taxonomy_path)
     return {
         "memokit_snapshot": FORMAT,
         "version": memo.page.meta.date or None,
         "title": memo.page.meta.title,
-        "digest": {"data": _digest(dataset.source_path), "taxonomy": _digest(taxonomy_path)},
+        "digest": data["digest"],
         "n": stats.n,
         "taxonomy": {
             "phases": [{"id": p.id, "label": p.name} for p in taxonomy.phases],
@@ -73,8 +82,7 @@ def snapshot(dataset: Dataset, stats: Stats, pages: list[BoundPage], taxonomy_pa
                     "passed": c.passed, "holds": c.holds, "support": round(c.support, 4),
                     "holds_in": {s.id: s.holds for s in c.subsets},
                     "terms": [[e, v] for e, v in c.terms]} for page in pages for c in page.claims],
-        "signals": {"ids": frame["id"].tolist(), "urls": [urls[i] for i in frame["id"]],
-                    "columns": _columns(sorted_stats)},
+        "signals": data["signals"],
     }
 
 

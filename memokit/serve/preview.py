@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from .. import interrupt
+from ..build.cache import BuildCache
 from ..build.pipeline import Project
 from ..console import EXIT_INPUT, EXIT_OK, PREVIEW_STOPPED, TerminalProgress, run_build
 from ..model.problems import printable
@@ -57,6 +58,7 @@ class Preview:
         self.version = 0  # successful builds so far; a page that saw another one reloads
         self.error: str | None = None  # the last build's problems, while it is the last word
         self.stopping = False
+        self.cache = BuildCache()  # what a rebuild may reuse of the last one: the data, its pages, charts
 
     def state(self) -> dict[str, Any]:
         with self.changed:
@@ -67,7 +69,7 @@ class Preview:
         if reason:
             _say(f"memokit: {reason}; rebuilding")
         with self.building:
-            report = run_build(self.project, verbose=self.verbose,
+            report = run_build(self.project, verbose=self.verbose, cache=self.cache,
                                progress=None if self.quiet else TerminalProgress.on(sys.stderr))
         for line in report.errors:
             print(line, file=sys.stderr, flush=True)

@@ -1,0 +1,71 @@
+"""What a long-running preview keeps from one build to the next, to redo only what a change touched.
+
+A change to the prose or to a memo page's front matter leaves the data alone: the validated
+dataset and its statistics are kept while the data folder's files are unchanged (by name, size and
+modification time, as the preview's watcher sees them); the files that follow from the data alone
+(theme and phase pages, the drill's data, ``stats.json``, ``signals.csv``, ``phases.css``) are
+taken from the last site by hard link while the data, the templates and what those pages show of
+the memo (its title and navigation) are unchanged; and rendered charts are kept by what they show.
+Everything else is built as in a full build, and the output is the same, byte for byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .stats import Stats
+    from .validate import Dataset
+
+
+def fingerprint(folders: Iterable[Path]) -> str:
+    """A digest of every file under ``folders``: its path, size and modification time."""
+    digest = hashlib.sha256()
+    for folder in folders:
+        digest.update(str(folder.resolve()).encode())
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and not any(part.startswith(".") for part in path.relative_to(folder).parts):
+                info = path.stat()
+                digest.update(f"{path.relative_to(folder)}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
+
+
+@dataclass
+class DerivedFiles:
+    """The data-derived files of one site, and the warnings their rendering gave."""
+
+    key: str
+    files: list[str]
+    warnings: list[str]
+
+
+@dataclass
+class BuildCache:
+    """Kept by the preview between builds (``memokit.build.pipeline.build(..., cache=…)``)."""
+
+    data_key: str | None = None
+    dataset: Dataset | None = None
+    stats: Stats | None = None
+    derived: DerivedFiles | None = None  # of the site now in --out
+    charts: dict[str, Any] = field(default_factory=dict)  # what a chart shows, as JSON -> its rendering
+    snapshot_data: dict[str, Any] | None = None  # the snapshot's data part (snapshot.data_part)
+
+    def keep_data(self, key: str, dataset: Dataset, stats: Stats) -> None:
+        if key != self.data_key:
+            self.derived = None
+            self.charts.clear()
+            self.snapshot_data = None
+        self.data_key, self.dataset, self.stats = key, dataset, stats
+
+
+def derived_key(data_key: str, templates_key: str, site: dict[str, Any]) -> str:
+    """What the data-derived files depend on: the data, the templates, and the site's frame."""
+    text = json.dumps([data_key, templates_key, site], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()

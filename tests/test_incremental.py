@@ -1,0 +1,90 @@
+"""The preview's incremental builds: a change to the prose reuses the data, its pages and the charts
+of the last build, and writes exactly what a full build writes. The data here is synthetic."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from helpers import slow_project, tree_digest
+
+from memokit.build.cache import BuildCache
+from memokit.build.pipeline import Project, build
+from memokit.model import InputError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def project_at(root: Path, out: str = "site") -> Project:
+    return Project(data=root / "data", memo=root / "memo", out=root / out, versions=root / "versions")
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_a_prose_edit_reuses_the_data_and_builds_the_same_site_as_a_full_build(tmp_path: Path) -> None:
+    root = tmp_path / "flagship"
+    shutil.copytree(ROOT / "data", root / "data")
+    shutil.copytree(ROOT / "memo", root / "memo")
+    shutil.copytree(ROOT / "versions", root / "versions")
+    cache = BuildCache()
+    build(project_at(root), cache=cache)
+    dataset, derived = cache.dataset, cache.derived
+    assert derived is not None and any(f.startswith("themes/") for f in derived.files)
+    inode = (root / "site" / "themes" / "regression.html").stat().st_ino
+
+    edit(root / "memo" / "index.md", "Getting a fine-tuning run to work is still", "Getting a fine-tuning run to work is, still,")
+    stages: list[str] = []
+    build(project_at(root), cache=cache, log=stages.append)
+    assert cache.dataset is dataset, "the data was read again although it did not change"
+    assert any("kept the" in stage for stage in stages), stages
+    assert (root / "site" / "themes" / "regression.html").stat().st_ino == inode  # linked, not rewritten
+    assert "is, still," in (root / "site" / "index.html").read_text(encoding="utf-8")
+
+    build(project_at(root, "full"))  # a fresh full build of the same inputs
+    assert tree_digest(root / "site") == tree_digest(root / "full")
+
+
+def test_a_title_or_data_change_rebuilds_what_depends_on_it(tmp_path: Path) -> None:
+    root = tmp_path / "flagship"
+    shutil.copytree(ROOT / "data", root / "data")
+    shutil.copytree(ROOT / "memo", root / "memo")
+    cache = BuildCache()
+    build(project_at(root), cache=cache)
+    inode = (root / "site" / "themes" / "regression.html").stat().st_ino
+    # The memo's title is in every page's frame: the theme pages are rendered again.
+    edit(root / "memo" / "index.md", "title: The Iteration Gap", "title: The Iteration Gap, again")
+    build(project_at(root), cache=cache)
+    page = root / "site" / "themes" / "regression.html"
+    assert page.stat().st_ino != inode and "The Iteration Gap, again" in page.read_text(encoding="utf-8")
+    # A change to the data is read, validated and counted again.
+    dataset = cache.dataset
+    lines = (root / "data" / "signals.jsonl").read_text(encoding="utf-8").splitlines()
+    time.sleep(0.01)
+    (root / "data" / "signals.jsonl").write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
+    build(project_at(root), cache=cache)
+    assert cache.dataset is not dataset and cache.stats is not None and cache.stats.n == len(lines) - 1
+    build(project_at(root, "full"))
+    assert tree_digest(root / "site") == tree_digest(root / "full")
+
+
+def test_a_failed_build_keeps_nothing_it_did_not_publish(tmp_path: Path) -> None:
+    project = slow_project(tmp_path)
+    root = project
+    cache = BuildCache()
+    build(project_at(root), cache=cache)
+    good = cache.derived
+    # A template that breaks the memo page only: the build fails after the theme pages were made.
+    (root / "templates").mkdir(exist_ok=True)
+    (root / "templates" / "memo.html").write_text("{% extends 'base.html' %}{% block body %}{{ 1 // 0 }}{% endblock %}",
+                                                  encoding="utf-8")
+    failing = Project(data=root / "data", memo=root / "memo", out=root / "site", templates=root / "templates",
+                      versions=root / "versions")
+    with pytest.raises(InputError, match="ZeroDivisionError"):
+        build(failing, cache=cache)
+    assert cache.derived is good  # still the files of the site in place, not those of the failed build
