@@ -4,6 +4,7 @@ breakage 2, retrain 1; Evaluate 6; sweep 7 of 10)."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -67,15 +68,31 @@ def test_scoped_cards_show_the_themes_of_the_scope_with_their_own_ids(tmp_path: 
     assert scoped.count('<li class="card"') == 2 and "67%" in scoped
 
 
+def test_cards_of_a_sample_count_and_open_only_its_posts(tmp_path: Path) -> None:
+    code, html = build(tmp_path, '{{ cards(of="sweep", source="forum") }}')
+    assert code == 0
+    # Sweep and forum: improve 2 (posts 4 and 5), retrain 1 (post 7).
+    scoped = html.split('id="themes-heading-of-sweep-source-forum"', 1)[1].split("</section>", 1)[0]
+    assert "Percentages are shares of the 3 Forum posts of the sweep sample" in scoped
+    assert re.findall(r'data-drill="([^"]+)"', scoped) == [
+        "phase:Evaluate~of-sweep-source-forum", "phase:Iterate~of-sweep-source-forum",
+        "improve~of-sweep-source-forum", "retrain~of-sweep-source-forum"]
+    where = '[[&#34;sample&#34;,[&#34;sweep&#34;]],[&#34;source&#34;,[&#34;forum&#34;]]]'
+    assert scoped.count(f'data-where="{where}"') == 4
+    assert 'data-label="Did it get better?: the Forum posts of the sweep sample"' in scoped
+    drill = json.loads((tmp_path / "site" / "data" / "themes" / "improve.json").read_text(encoding="utf-8"))
+    assert {post["id"]: post["sample"] for post in drill["posts"]}["syn-8"] == "targeted"  # what the drill filters by
+
+
 @pytest.mark.parametrize("block, message", [
     ('{{ chart("theme", phase="Deploy") }}', "unknown phase 'Deploy'"),
     ('{{ chart("theme", colour="red") }}', "chart() has no argument 'colour'"),
     ('{{ chart("theme", by="colour") }}', "chart(by=...) takes a field"),
     ('{{ chart("theme", order="random") }}', "chart(order=...) takes one of: 'taxonomy', 'size'"),
-    ('{{ cards(sample="sweep") }}', "cards() has no argument 'sample'; expected: of, phase, theme"),
+    ('{{ cards(colour="red") }}', "cards() has no argument 'colour'; expected: of, theme, phase, source"),
     ('{{ claims(phase="Train") }}', "claims() has no argument 'phase'; it takes none"),
     ('{{ chart("theme", of="nowhere") }}', "unknown denominator 'nowhere'"),
-    ('{{ cards(of="sweep") }}', "cards(of='sweep') would count only part of each theme's posts"),
+    ('{{ cards(sample="census") }}', "unknown sample 'census'"),
 ])
 def test_a_wrong_block_argument_is_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], block: str,
                                                   message: str) -> None:

@@ -521,3 +521,47 @@ def test_a_bar_and_a_table_row_open_the_drill_like_the_card(page: Page, served_s
     expect_open(page)
     expect(page.locator("#drill-title")).to_have_text("Iterate: all posts of the phase")
     expect(page).to_have_url(served_site + "index.html#drill=phase%3AIterate")
+
+
+@pytest.mark.browser
+def test_a_scoped_card_opens_the_drill_on_its_scope_alone(tmp_path: Path, page: Page,
+                                                          flagship_signals: list[dict]) -> None:
+    root = tmp_path
+    (root / "data").mkdir()
+    for name in ("taxonomy.toml", "signals.jsonl"):
+        (root / "data" / name).write_bytes((ROOT / "data" / name).read_bytes())
+    (root / "memo").mkdir()
+    (root / "memo" / "index.md").write_text("---\ntitle: Scoped cards\n---\n\n{{ n }} posts.\n\n"
+                                           '{{ cards(of="sweep") }}\n\n{{ cards() }}\n', encoding="utf-8")
+    build(Project(data=root / "data", memo=root / "memo", templates=BUILTIN_TEMPLATES, out=root / "site"))
+    sweep = [s for s in flagship_signals if s["sample"] == "sweep"]
+    scoped = {s["id"] for s in posts_of(sweep, "regression")}
+    everything = posts_of(flagship_signals, "regression")
+    assert 0 < len(scoped) < len(everything) <= 200
+    with serve(root / "site") as url:
+        page.goto(url + "index.html")
+        page.locator('a.card-link[data-drill="regression~of-sweep"]').click()
+        expect_open(page)
+        expect(page.locator("#drill-title")).to_have_text(f"{THEME_LABELS['regression']}: the posts of the sweep sample")
+        expect(page.locator("#drill-status")).to_have_text(status(len(scoped), len(scoped)))
+        assert set(items(page).evaluate_all("lis => lis.map(li => li.dataset.id)")) == scoped
+        page.reload()  # the deep link opens the same scope
+        expect(page.locator("#drill-status")).to_have_text(status(len(scoped), len(scoped)))
+        page.locator("#drill input[name=q]").fill(NO_MATCH)
+        expect(page.locator("#drill-status")).to_have_text(status(0, len(scoped)))
+        page.keyboard.press("Escape")
+        # The scoped block's phase chip: the phase's posts in the sweep sample, not the other block's twice.
+        page.locator('a.chip[data-drill="phase:Evaluate~of-sweep"]').click()
+        evaluate = [s for s in sweep if s["phase"] == "Evaluate"]
+        expect(page.locator("#drill-status")).to_have_text(status(len(evaluate), len(evaluate)))
+        page.keyboard.press("Escape")
+        page.locator('a.chip[data-drill="phase:Evaluate"]').click()
+        expect(page.locator("#drill-status")).to_have_text(
+            status(*[len([s for s in flagship_signals if s["phase"] == "Evaluate"])] * 2))
+        page.keyboard.press("Escape")
+        card_link(page, "regression").click()
+        expect(page.locator("#drill-status")).to_have_text(status(len(everything), len(everything)))
+        page.go_back()
+        expect_open(page, False)
+        page.go_back()
+        expect(page.locator("#drill-title")).to_have_text(re.compile("Evaluate: all posts"))

@@ -46,7 +46,7 @@ BLOCKS: dict[str, tuple[str, ...]] = {
 #: chart ``by`` (one chart per value of a field, side by side) and ``order`` (of the theme chart).
 BLOCK_OPTIONS: dict[str, tuple[str, ...]] = {
     "chart": ("of", *FILTER_FIELDS, "by", "order"),
-    "cards": ("of", "phase", "theme"),
+    "cards": ("of", *FILTER_FIELDS),
     "headline": ("of", *FILTER_FIELDS),
 }
 CHART_ORDERS = ("taxonomy", "size")
@@ -368,9 +368,6 @@ def _check_block(name: str, argument: Any, keywords: dict[str, Any], stats: Stat
         scope = Scope.parse({k: v for k, v in keywords.items() if k not in ("by", "order")}, stats)
     except StatsError as exc:
         return f"{name}(): {exc}", Scope()
-    if name == "cards" and set(stats.denominators[scope.of].where) - {"phase", "theme"}:
-        return (f"cards(of={scope.of!r}) would count only part of each theme's posts, but a card opens the drill on "
-                "all of them: scope cards by phase or theme"), Scope()
     return None, scope
 
 

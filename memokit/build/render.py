@@ -103,8 +103,7 @@ def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: 
         for relative in previous.files:  # the data, templates and frame are as they were: the same bytes
             out.reuse(relative, reuse.site)
         warnings.extend(previous.warnings)
-        if reuse is not None:
-            reuse.made = previous
+        reuse.made = previous
     else:
         first, before = len(out.written), len(warnings)
         _render_data(dataset, stats, env, out, site, themes, warnings)
@@ -116,7 +115,7 @@ def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: 
         "facts": [f.to_json() for p in pages for f in p.facts],
     }, indent=1))
     if history is not None:
-        out.write("data/snapshot.json", _json(history.snapshot))
+        out.write("data/snapshot.json", history.encoded())
         if history.versions:
             html = _render(env, "versions.html", {"site": site, "root": "", "path": VERSIONS_PAGE,
                                                   "current": "versions", "versions": _versions(history)})
@@ -251,9 +250,15 @@ def _group_pages(env: Environment, out: SiteWriter, site: dict[str, Any], group:
         out.write(page_file(folder, group["id"], page, "html"), html)
 
 
+#: A post's fields in the drill's data: what it shows, and what a scoped card's posts are filtered by
+#: (``Scope.where``: every filter field but the theme and phase; the year comes from ``created``).
+DRILL_FIELDS = ("id", "url", "host", "title", "source", "community", "created", "summary", "sample", "model_family",
+                "tool")
+
+
 def _drill_data(out: SiteWriter, card: dict[str, Any], rows: pd.DataFrame, labels: Mapping[str, str]) -> None:
     """Write a theme's posts for the drill, ``PAGE_SIZE`` to a file; the first file describes the rest."""
-    posts = rows[["id", "url", "host", "title", "source", "community", "created", "summary"]].to_dict("records")
+    posts = rows[list(DRILL_FIELDS)].to_dict("records")
     paging = pages_of(len(posts))
     pages = len(paging)
     for page, start, stop in paging:
@@ -414,7 +419,7 @@ def _theme_cards(stats: Stats) -> list[dict[str, Any]]:
             "id": theme.id, "label": theme.label, "phase": phase.id, "phase_label": phase.name,
             "phase_color": phase.color, "definition": theme.definition, "share": share,
             "communities": stats.top_communities[theme.id], "href": f"themes/{theme.id}.html",
-            "anchor": f"theme-{theme.id}",
+            "anchor": f"theme-{theme.id}", "drill": theme.id, "drill_label": theme.label,
         })
     return cards
 
@@ -451,7 +456,7 @@ def _block_context(block: Block, context: dict[str, Any], stats: Stats) -> dict[
     """What a block's template sees: the page's values, its ``argument``, and for a scoped block
     its ``scope`` (``label``, ``n``), the charts it shows (``block_charts``) or its cards."""
     scoped = block.scope.stats(stats)
-    values: dict[str, Any] = {**context, "argument": block.argument,
+    values: dict[str, Any] = {**context, "argument": block.argument, "where": "",
                               "scope": {"label": block.scope.label(stats), "n": scoped.n,
                                         "counted": block.scope.label(stats, count=True),
                                         "everything": block.scope.everything},
@@ -464,8 +469,15 @@ def _block_context(block: Block, context: dict[str, Any], stats: Stats) -> dict[
     if block.name == "headline" and block.headline:
         values["headline"] = [(_binding_html(b), label, b.detail, caveat) for b, label, caveat in block.headline]
     if block.name == "cards" and not block.scope.everything:
-        values["themes"] = [card for card in _theme_cards(scoped) if card["share"].count]
-        values["phases"] = [phase for phase in _phase_rows(scoped) if phase["share"].count]
+        themes = [card for card in _theme_cards(scoped) if card["share"].count]
+        phases = [phase for phase in _phase_rows(scoped) if phase["share"].count]
+        where = block.scope.where(stats)
+        if where:  # the drill shows a card's posts in the scope alone, under its own key
+            of = block.scope.label(stats)
+            for row in [*themes, *phases]:
+                row["drill"] += "~" + values["id_suffix"][1:]
+                row["drill_label"] = f"{row.get('name', row['label'])}: {of}"
+        values.update(themes=themes, phases=phases, where=_json([[n, list(v)] for n, v in where]).strip() if where else "")
     return values
 
 
@@ -495,7 +507,8 @@ def _phase_rows(stats: Stats) -> list[dict[str, Any]]:
     breakdown = stats.breakdown("phase", ALL)
     return [{"id": p.id, "label": f"{p.name}: all posts of the phase", "phase": p.id, "phase_label": p.name,
              "name": p.name, "definition": p.definition, "color": p.color, "share": breakdown[p.id],
-             "href": f"phases/{p.id}.html", "anchor": f"phase-{p.id}"}
+             "href": f"phases/{p.id}.html", "anchor": f"phase-{p.id}", "drill": f"phase:{p.id}",
+             "drill_label": f"{p.name}: all posts of the phase"}
             for p in stats.taxonomy.phases]
 
 

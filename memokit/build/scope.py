@@ -40,6 +40,14 @@ class Scope:
         parts = [f"of={self.of}"] if self.of != ALL else []
         return ",".join([*parts, *(f"{name}={'+'.join(values)}" for name, values in self.filters)])
 
+    def where(self, stats: Stats) -> list[tuple[str, tuple[str, ...]]]:
+        """The conditions a post must meet to be in the scope, its denominator's and its own, but
+        those on the theme and the phase (a theme's posts meet those or none of them): what the
+        drill filters a scoped card's posts by. Empty when every post of a theme is in scope."""
+        conditions = [*stats.denominators[self.of].where.items(), *self.filters] if self.of != ALL \
+            else list(self.filters)
+        return [(name, tuple(values)) for name, values in conditions if name not in ("theme", "phase")]
+
     def stats(self, stats: Stats) -> Stats:
         return stats.subset(self.of, dict(self.filters))
 
@@ -57,7 +65,6 @@ class Scope:
         if self.of != ALL:
             text += f" of {stats.denominators[self.of].label}"
         return text
-
 
 
 def with_filter(scope: Scope, name: str, value: str) -> Scope:

@@ -11,6 +11,7 @@ posts added, dropped and recoded apart. Deterministic: the same inputs give the 
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,26 @@ def _number(binding: Any, label: str | None = None) -> dict[str, Any]:
     return number
 
 
+def _compact(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def encoded(snap: dict[str, Any], data: dict[str, Any] | None = None) -> bytes:
+    """``snap`` as strict compact JSON and a newline: the bytes of ``site/data/snapshot.json``.
+
+    Its ``signals``, the one part as large as the data, come last; with ``data`` (the data part
+    the snapshot was made with) they are encoded once and kept there, so a preview that rebuilds
+    after a prose edit only encodes the rest."""
+    head = _compact({key: value for key, value in snap.items() if key != "signals"})
+    if data is None or data.get("signals") is not snap["signals"]:
+        signals = _compact(snap["signals"])
+    else:
+        signals = data.get("signals_json") or b""
+        if not signals:
+            signals = data["signals_json"] = _compact(snap["signals"])
+    return head[:-1] + b',"signals":' + signals + b"}\n"
+
+
 @dataclass
 class History:
     """This build's snapshot, the pinned versions before it, and what changed since the newest."""
@@ -109,16 +130,21 @@ class History:
     versions: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # pinned, oldest first
     since: str | None = None  # the version the changes are counted from
     changes: Comparison | None = None
+    data: dict[str, Any] | None = None  # the snapshot's data part, which keeps its encoding
+
+    def encoded(self) -> bytes:
+        return encoded(self.snapshot, self.data)
 
     @property
     def changed(self) -> bool:
         return self.changes is not None and not self.changes.unchanged
 
 
-def history(snapshot_data: dict[str, Any], versions: Path) -> History:
-    """Compare ``snapshot_data`` with the newest version pinned in ``versions`` before its date."""
+def history(snapshot_data: dict[str, Any], versions: Path, data: dict[str, Any] | None = None) -> History:
+    """Compare ``snapshot_data`` with the newest version pinned in ``versions`` before its date
+    (``data``: the data part it was made with)."""
     pinned = [(date, store.read(path)) for date, path in store.pinned(versions)]
-    found = History(snapshot_data, pinned)
+    found = History(snapshot_data, pinned, data=data)
     previous = store.previous(versions, snapshot_data.get("version"))
     if previous is not None:
         found.since, old = previous
