@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import http.server
+import itertools
 import json
 import re
 import threading
@@ -84,6 +85,7 @@ class Hit:
     path: str
     params: dict[str, str]
     headers: dict[str, str]
+    at: float  # the fake clock's time when it arrived
 
 
 class Replay:
@@ -117,11 +119,16 @@ class Replay:
     def hits(self, path: str) -> list[Hit]:
         return [hit for hit in self.log if hit.path == path]
 
+    def gaps(self, path: str | None = None) -> list[float]:
+        """The time between consecutive requests (to ``path``), by the fake clock."""
+        hits = self.log if path is None else self.hits(path)
+        return [round(b.at - a.at, 3) for a, b in itertools.pairwise(hits)]
+
     def fail(self, path: str, *responses: Response) -> None:
         self.faults.setdefault(path, []).extend(responses)
 
     def answer(self, method: str, path: str, params: dict[str, str], headers: dict[str, str]) -> Response:
-        self.log.append(Hit(method, path, params, headers))
+        self.log.append(Hit(method, path, params, headers, self.clock.time()))
         if self.faults.get(path):
             return self.faults[path].pop(0)
         if path in self.routes:
@@ -217,8 +224,12 @@ class Replay:
         found = re.search(r"after:(\d{4}-\d{2}-\d{2})", params.get("q", ""))
         after = _epoch(found.group(1)) if found else 0
         pool = copy.deepcopy(self.discourse)
-        topics = sorted((t for t in pool["topics"] if _epoch(t["created_at"]) >= after),
-                        key=lambda t: t["created_at"], reverse=True)
+        # after: matches posts, so a topic with a new reply is found again.
+        latest: dict[int, str] = {}
+        for post in pool["posts"]:
+            if _epoch(post["created_at"]) >= after:
+                latest[post["topic_id"]] = max(latest.get(post["topic_id"], ""), post["created_at"])
+        topics = sorted((t for t in pool["topics"] if t["id"] in latest), key=lambda t: latest[t["id"]], reverse=True)
         page, size = int(params.get("page", "1")), self.page_size
         chunk = topics[(page - 1) * size: page * size]
         ids = {t["id"] for t in chunk}
@@ -261,7 +272,7 @@ def replay_server(clock: FakeClock, page_size: int = 2) -> Iterator[Replay]:
     handler = type("Handler", (_Handler,), {"replay": replay})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     replay.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield replay

@@ -227,6 +227,11 @@ class Adapter:
         return None
 
     @classmethod
+    def default_source(cls, options: Mapping[str, str]) -> str:
+        """The record's ``source`` when ``collect.toml`` names none."""
+        return cls.KIND
+
+    @classmethod
     def check_env(cls, env: Mapping[str, str]) -> list[tuple[str, str]]:
         """Problems with the credentials in the environment, as (variable, message)."""
         return []

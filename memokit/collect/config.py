@@ -52,6 +52,9 @@ class Kind(Protocol):
     @classmethod
     def check_query(cls, query: str) -> str | None: ...
 
+    @classmethod
+    def default_source(cls, options: Mapping[str, str]) -> str: ...
+
 
 #: The keys every source has.
 COMMON_KEYS = ("kind", "query", "since", "base_url", "source")
@@ -210,10 +213,6 @@ def _source(path: Path, index: int, table: Mapping[str, Any], kinds: Mapping[str
     if base_url is not None and (trouble := http_url_problem(base_url)) is not None:
         problem("base_url", trouble)
         ok = False
-    source = table.get("source", kind_value)
-    if not SLUG_RE.match(source):
-        problem("source", f"expected a lower-case slug such as 'hf-forum', got {source!r}")
-        ok = False
     options: dict[str, str] = {}
     for name, option in kind.OPTIONS.items():
         value = table.get(name, option.default)
@@ -226,6 +225,10 @@ def _source(path: Path, index: int, table: Mapping[str, Any], kinds: Mapping[str
             problem(name, trouble)
             ok = False
         options[name] = value
+    source = table.get("source", kind.default_source(options))
+    if not SLUG_RE.match(source):
+        problem("source", f"expected a lower-case slug such as 'hf-forum', got {source!r}")
+        ok = False
     if not ok:
         return None
     return SourceSpec(kind=kind_value, query=query, since=since, base_url=base_url.rstrip("/") if base_url else None,

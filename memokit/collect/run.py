@@ -240,31 +240,39 @@ class _Walk:
             first_page = not resume
             while True:
                 reply = self.client.get(self.adapter, request)
-                posts = self._keep(reply)
+                posts = self._posts(reply)
                 paging = self._paging(reply, posts, window)
+                self._cache(reply)
                 self.result.pages += 1
-                self.status.show()
                 split = self.adapter.SPLIT_ABOVE
                 if first_page and split is not None and paging.total is not None and paging.total > split:
                     if window.end - window.start > 1:
+                        # Its posts are not written: the first half asks for them again, so they
+                        # would only count as duplicates.
                         middle = window.start + (window.end - window.start) // 2
                         run["windows"][0:1] = [[iso(window.start), iso(middle)], [iso(middle), iso(window.end)]]
                         run["next"] = None
                         state.save()
+                        self.status.show()
                         break
                     self.result.warnings.append(
                         f"{paging.total:,} posts created at {iso(window.start)} match; {self.adapter.NAME} returns "
                         f"only the first {split:,} of them")
+                self._write(reply, posts)
                 for follow in paging.follow:
                     if follow.post_id is not None and follow.post_id in self.records.ids:
-                        self.result.duplicates += 1
-                        continue
-                    self._keep(self.client.get(self.adapter, follow))
+                        continue  # collected before: not fetched again
                     self.status.show()
+                    answer = self.client.get(self.adapter, follow)
+                    self._cache(answer)
+                    self._write(answer, self._posts(answer))
                 run["next"] = paging.next.to_json() if paging.next is not None else None
                 if paging.next is None:
                     run["windows"].pop(0)
+                # The state moves on only once the page's posts are written: stopped before this
+                # line, the next run asks for the page again and skips what it already holds.
                 state.save()
+                self.status.show()
                 if paging.next is None:
                     break
                 request, first_page = paging.next, False
@@ -277,19 +285,22 @@ class _Walk:
         return SourceError(f"the response to {reply.request.shown()} does not match {self.adapter.NAME}'s "
                            f"documented shape: {exc}")
 
-    def _keep(self, reply: Reply) -> list[Post]:
-        """Cache the response, then append its new posts to the raw file."""
+    def _posts(self, reply: Reply) -> list[Post]:
         try:
-            posts = self.adapter.posts(reply.request.role, reply.json)
+            return self.adapter.posts(reply.request.role, reply.json)
         except ShapeError as exc:
             raise self._shape(reply, exc) from None
+
+    def _cache(self, reply: Reply) -> None:
+        """Keep the response as received, so that ``--renormalise`` needs no refetch."""
         self.store.cache.put(reply.content, {
             "kind": self.spec.kind, "key": self.spec.key, "role": reply.request.role, "url": reply.request.shown(),
             "fetched": iso(reply.fetched), "source": self.spec.to_json()})
+
+    def _write(self, reply: Reply, posts: list[Post]) -> None:
         new, duplicates = self.records.add(records(self.spec, posts, reply.fetched))
         self.result.new += new
         self.result.duplicates += duplicates
-        return posts
 
     def _paging(self, reply: Reply, posts: list[Post], window: Window) -> Paging:
         try:

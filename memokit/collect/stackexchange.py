@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 from urllib.parse import urlsplit
 
+from ..model.text import SLUG_RE
 from .common import Adapter, CredentialsError, Limits, Paging, Post, Reply, Request, Retry, SourceError, Window, post_id
 from .config import Option
 from .plaintext import strip_html, unescaped_line
@@ -43,6 +44,12 @@ class StackExchange(Adapter):
     EARLIEST = "2008-07-01"
     MIN_INTERVAL = 0.1  # more than 30 requests a second from one address are dropped
     ENVIRONMENT = ("STACKEXCHANGE_KEY",)
+
+    @classmethod
+    def default_source(cls, options: Mapping[str, str]) -> str:
+        # As the coded data names them: "stackoverflow", "datascience", "ai" (sites are slugs).
+        site = options.get("site", "")
+        return site if SLUG_RE.fullmatch(site) else cls.KIND
 
     def _key(self) -> str | None:
         return self.env.get("STACKEXCHANGE_KEY") or None
