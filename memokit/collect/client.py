@@ -58,8 +58,8 @@ class SystemClock:
 def user_agent(contact: str | None) -> str:
     """Who is asking, as the sources' rules ask (Reddit's above all): the tool, its version, what it
     does, and how to reach whoever runs it."""
-    reach = contact or "https://pypi.org/project/memokit/"
-    return f"memokit/{__version__} (collects public posts for a research memo; {reach})"
+    reach = f"; {contact}" if contact else ""
+    return f"memokit/{__version__} (collects public posts for a research memo{reach})"
 
 
 def _reject_constant(name: str) -> Any:

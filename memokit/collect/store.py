@@ -11,6 +11,8 @@
   without credentials, when), so ``memokit collect --renormalise`` rebuilds the records without
   fetching anything.
 - ``raw/.lock``: held while a run writes, so two runs cannot interleave.
+- ``raw/.gitignore``: written once (if absent) to leave the cache and the lock out of git: the
+  records and the state are what a project commits (the weekly workflow does).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ STATE_FILE = ".state.json"
 CACHE_DIR = ".cache"
 INDEX_FILE = "index.jsonl"
 LOCK_FILE = ".lock"
+GITIGNORE = ".gitignore"
 STATE_VERSION = 1
 
 
@@ -216,6 +219,10 @@ class RawStore:
     def locked(self) -> Iterator[RawStore]:
         """Hold ``raw/.lock`` for the run; refuse if another run holds it."""
         self.folder.mkdir(parents=True, exist_ok=True)
+        ignore = self.folder / GITIGNORE
+        if not ignore.exists():
+            write_atomically(ignore, f"# written by memokit collect: the cache of responses and the lock stay local\n"
+                                     f"/{CACHE_DIR}/\n/{LOCK_FILE}\n")
         with open(self.folder / LOCK_FILE, "a+") as handle:
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
