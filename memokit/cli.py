@@ -27,7 +27,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="memokit",
         description="Build a research-memo site whose every number is computed from the data. "
-                    "Also: 'memokit serve' for a live preview, 'memokit new DIR' to start a project.",
+                    "Also: 'memokit serve' for a live preview, 'memokit new DIR' to start a project, "
+                    "'memokit collect' to fetch new posts from public sources into raw/.",
     )
     _build_options(p)
     p.add_argument("--check", action="store_true",

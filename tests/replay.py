@@ -20,9 +20,10 @@ import itertools
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,7 @@ class Response:
     status: int = 200
     body: Any = None            # JSON-encoded unless bytes or str
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0          # real seconds to wait before answering (a slow server)
 
     def encoded(self) -> bytes:
         if isinstance(self.body, bytes):
@@ -130,7 +132,9 @@ class Replay:
     def answer(self, method: str, path: str, params: dict[str, str], headers: dict[str, str]) -> Response:
         self.log.append(Hit(method, path, params, headers, self.clock.time()))
         if self.faults.get(path):
-            return self.faults[path].pop(0)
+            fault = self.faults[path].pop(0)
+            # A fault without a body is the normal answer, only slow.
+            return fault if fault.body is not None else replace(self.routes[path](params), delay=fault.delay)
         if path in self.routes:
             return self.routes[path](params)
         found = re.fullmatch(r"/t/(\d+)\.json", path)
@@ -251,6 +255,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             params.update(parse_qsl(self.rfile.read(length).decode("utf-8")))
         response = self.replay.answer(self.command, parts.path, params, {k.lower(): v for k, v in self.headers.items()})
         content = response.encoded()
+        if response.delay:
+            time.sleep(response.delay)
         self.send_response(response.status)
         headers = {"Content-Type": "application/json; charset=utf-8", **response.headers}
         for name, value in headers.items():

@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from replay import FakeClock, Replay, Response, replay_server
 from replay import _epoch as replay_epoch
@@ -18,6 +24,7 @@ from memokit.collect import EXIT_INPUT, EXIT_OK, EXIT_SOURCE, CollectReport, col
 from memokit.collect.github import GitHub
 from memokit.collect.hackernews import HackerNews
 
+ROOT = Path(__file__).resolve().parent.parent
 NOW = "2025-02-10T00:00:00Z"
 
 
@@ -331,7 +338,11 @@ def test_a_run_stopped_by_a_failing_source_is_resumed_too(tmp_path: Path, server
     server.fail("/2.3/search/advanced", Response(200, {"items": []}))  # page 1 of a fault: no has_more
     first = run(tmp_path, path, clock)
     assert first.code == EXIT_SOURCE and "has_more: missing" in first.errors[0]
-    assert len(run(tmp_path, path, clock).sources) == 1
+    second = run(tmp_path, path, clock)
+    assert second.code == EXIT_OK and second.sources[0].resumed
+    # The page that failed is asked again, then the rest; the plan (its window) is the first run's.
+    assert [hit.params["page"] for hit in server.hits("/2.3/search/advanced")] == ["1", "1", "2"]
+    assert len({hit.params["todate"] for hit in server.hits("/2.3/search/advanced")}) == 1
     assert len(records(tmp_path, "stackexchange")) == 3
 
 
@@ -565,3 +576,46 @@ def test_the_progress_line_shows_pages_posts_requests_left_and_waits(tmp_path: P
         in shown
     assert 'github "lora eval is:issue": page 2, 4 new posts, 28 requests left' in shown
     assert shown[-1] == ""
+
+
+def test_a_request_that_times_out_is_asked_again(tmp_path: Path, server: Replay, clock: FakeClock) -> None:
+    server.fail("/search/issues", Response(delay=1.0))
+    report = collect(config(tmp_path, server, GITHUB), tmp_path / "raw", env={}, clock=clock,
+                     timeout=httpx.Timeout(0.2))
+    assert report.code == EXIT_OK, report.errors
+    assert len(server.hits("/search/issues")) == 3 and report.sources[0].retries == 1
+    assert len(records(tmp_path, "github")) == 4
+
+
+def test_the_user_agent_names_the_tool_and_the_contact(tmp_path: Path, server: Replay, clock: FakeClock) -> None:
+    path = config(tmp_path, server, HACKERNEWS)
+    path.write_text('contact = "researcher@example.org"\n' + path.read_text(encoding="utf-8"), encoding="utf-8")
+    assert run(tmp_path, path, clock).code == EXIT_OK
+    agent = server.log[0].headers["user-agent"]
+    assert re.fullmatch(r"memokit/\S+ \(collects public posts for a research memo; researcher@example\.org\)", agent)
+
+
+def test_ctrl_c_in_a_real_run_keeps_what_was_fetched_and_exits_130(tmp_path: Path, clock: FakeClock) -> None:
+    clock.now = time.time()  # the subprocess runs on the real clock; the server's reset times agree
+    with replay_server(clock) as server:
+        server.fail("/search/issues", Response(), Response(delay=30))  # page 1 at once, page 2 hangs
+        path = config(tmp_path, server, 'kind = "github"\nquery = "lora"\nsince = "2025-01-01"')
+        process = subprocess.Popen([sys.executable, "-m", "memokit", "collect", "--config", str(path), "--raw",
+                                    str(tmp_path / "raw")], cwd=tmp_path, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True,
+                                   env={**os.environ, "PYTHONPATH": str(ROOT), "GITHUB_TOKEN": ""})
+        deadline = time.monotonic() + 60
+        while len(server.hits("/search/issues")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _out, err = process.communicate(timeout=20)
+    assert process.returncode == 130, err
+    assert err.strip().splitlines()[-1] == (f"memokit: collect interrupted; everything fetched so far is saved in "
+                                            f"{tmp_path / 'raw'}/, and the next memokit collect goes on from where "
+                                            "this one stopped")
+    assert "Traceback" not in err
+    assert len(records(tmp_path, "github")) == 2
+    state = json.loads((tmp_path / "raw" / ".state.json").read_text(encoding="utf-8"))
+    [entry] = state["queries"].values()
+    assert dict(entry["run"]["next"]["params"])["page"] == "2"
+    assert not (tmp_path / "raw" / ".lock").read_text()  # released (flock), nothing written into it

@@ -71,9 +71,9 @@ class Client:
 
     def __init__(self, clock: Clock | None = None, *, contact: str | None = None,
                  transport: httpx.BaseTransport | None = None, max_attempts: int = MAX_ATTEMPTS,
-                 max_wait: float = MAX_WAIT, backoff_cap: float = BACKOFF_CAP):
+                 max_wait: float = MAX_WAIT, backoff_cap: float = BACKOFF_CAP, timeout: httpx.Timeout = TIMEOUT):
         self.clock = clock or SystemClock()
-        self.http = httpx.Client(timeout=TIMEOUT, follow_redirects=False, transport=transport,
+        self.http = httpx.Client(timeout=timeout, follow_redirects=False, transport=transport,
                                  headers={"User-Agent": user_agent(contact), "Accept": "application/json"})
         self.max_attempts, self.max_wait, self.backoff_cap = max_attempts, max_wait, backoff_cap
         self.requests = self.retries = 0
