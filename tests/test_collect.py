@@ -619,3 +619,25 @@ def test_ctrl_c_in_a_real_run_keeps_what_was_fetched_and_exits_130(tmp_path: Pat
     [entry] = state["queries"].values()
     assert dict(entry["run"]["next"]["params"])["page"] == "2"
     assert not (tmp_path / "raw" / ".lock").read_text()  # released (flock), nothing written into it
+
+
+def test_github_incomplete_results_are_asked_again_then_kept_with_a_warning(tmp_path: Path, server: Replay,
+                                                                           clock: FakeClock) -> None:
+    incomplete = {"total_count": 1, "incomplete_results": True, "items": [server.github[0]]}
+    server.fail("/search/issues", *[Response(200, incomplete)] * 3)
+    report = run(tmp_path, config(tmp_path, server, GITHUB), clock)
+    assert report.code == EXIT_OK
+    assert len(server.hits("/search/issues")) == 3  # asked twice more, then taken as it is
+    assert report.errors == ['warning: github "lora eval is:issue": GitHub\'s search timed out (incomplete_results), '
+                             'still after 3 attempts; kept what it returned']
+
+
+def test_a_discourse_429_in_plain_text_is_waited_out(tmp_path: Path, server: Replay, clock: FakeClock) -> None:
+    server.fail("/t/14.json", Response(429, "Slow down, too many requests from this IP address.\n",
+                                       {"Content-Type": "text/plain", "Retry-After": "9",
+                                        "Discourse-Rate-Limit-Error-Code": "ip_10_secs_limit"}))
+    report = run(tmp_path, config(tmp_path, server, DISCOURSE), clock)
+    assert report.code == EXIT_OK, report.errors
+    topic = server.hits("/t/14.json")
+    assert len(topic) == 2 and topic[1].at - topic[0].at == pytest.approx(9)
+    assert len(records(tmp_path, "discourse")) == 2
