@@ -1,4 +1,7 @@
-"""The one HTTP client every source goes through: polite, patient, and quiet about secrets.
+"""The HTTP client every source goes through: polite, patient, and quiet about secrets.
+
+- One httpx client (its own connection pool) per source and address; limits and pauses are kept
+  per source and address too, so two queries of one source share its allowance.
 
 - A descriptive User-Agent (with the ``contact`` of ``collect.toml``), timeouts on every request,
   no redirects followed (a credential is never sent where the configuration did not say), and a
@@ -73,8 +76,10 @@ class Client:
                  transport: httpx.BaseTransport | None = None, max_attempts: int = MAX_ATTEMPTS,
                  max_wait: float = MAX_WAIT, backoff_cap: float = BACKOFF_CAP, timeout: httpx.Timeout = TIMEOUT):
         self.clock = clock or SystemClock()
-        self.http = httpx.Client(timeout=timeout, follow_redirects=False, transport=transport,
-                                 headers={"User-Agent": user_agent(contact), "Accept": "application/json"})
+        # One httpx client (and connection pool) per source and address, made when first used.
+        self._http: dict[tuple[str, str], httpx.Client] = {}
+        self._timeout, self._transport = timeout, transport
+        self._headers = {"User-Agent": user_agent(contact), "Accept": "application/json"}
         self.max_attempts, self.max_wait, self.backoff_cap = max_attempts, max_wait, backoff_cap
         self.requests = self.retries = 0
         self.waited = 0.0
@@ -87,13 +92,22 @@ class Client:
         self._secrets: set[str] = set()
 
     def close(self) -> None:
-        self.http.close()
+        for http in self._http.values():
+            http.close()
+        self._http.clear()
 
     def __enter__(self) -> Client:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _session(self, adapter: Adapter) -> httpx.Client:
+        key = self._key(adapter)
+        if key not in self._http:
+            self._http[key] = httpx.Client(timeout=self._timeout, transport=self._transport, headers=self._headers,
+                                           follow_redirects=False)
+        return self._http[key]
 
     def remaining(self, adapter: Adapter) -> float | None:
         """Requests left before the source's limit, where it says."""
@@ -150,7 +164,7 @@ class Client:
         self._last[key] = self.clock.time()
         self.requests += 1
         try:
-            with self.http.stream(method, request.url, params=params, headers=headers, auth=auth, data=data) as response:
+            with self._session(adapter).stream(method, request.url, params=params, headers=headers, auth=auth, data=data) as response:
                 content = self._read(adapter, response)
         except httpx.TimeoutException:
             return Retry(f"{adapter.NAME} did not answer in time"), None
