@@ -123,3 +123,23 @@ def test_the_repository_collect_toml_is_valid() -> None:
     config = read_config(ROOT / "collect.toml", ADAPTERS, problems)
     assert not problems.items and config is not None
     assert {spec.kind for spec in config.sources} == set(ADAPTERS)
+
+
+@pytest.mark.parametrize(("usage", "runs"), [("usage: memokit suggest [-h] [--raw DIR]", True),
+                                             ("usage: memokit [-h] [--data DIR] [--memo DIR]", False)])
+def test_the_suggest_step_runs_the_command_only_where_it_exists(workflow: dict[Any, Any], tmp_path: Path,
+                                                                usage: str, runs: bool) -> None:
+    # Without a `suggest` command, `memokit suggest --help` is the build's own --help (exit 0): the
+    # step must look at what the help is of, not at the exit code.
+    [suggest] = [step["run"] for step in steps(workflow) if ".venv/bin/memokit suggest" in step.get("run", "")]
+    fake = tmp_path / ".venv" / "bin"
+    fake.mkdir(parents=True)
+    (fake / "memokit").write_text(f'#!/bin/sh\nif [ "$2" = "--help" ]; then echo "{usage}"; exit 0; fi\n'
+                                  'echo "$@" >> called\n')
+    (fake / "memokit").chmod(0o755)
+    result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", suggest], cwd=tmp_path,
+                            capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "called").exists() == runs
+    if not runs:
+        assert "skipped" in result.stdout
