@@ -27,7 +27,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="memokit",
         description="Build a research-memo site whose every number is computed from the data. "
-                    "Also: 'memokit serve' for a live preview, 'memokit new DIR' to start a project.",
+                    "Also: 'memokit serve' for a live preview, 'memokit new DIR' to start a project, "
+                    "'memokit collect' to fetch new posts from public sources into raw/.",
     )
     _build_options(p)
     p.add_argument("--check", action="store_true",
@@ -95,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         return _compare(argv[1:])
     if argv[:1] == ["pin"]:
         return _pin(argv[1:])
+    if argv[:1] == ["collect"]:
+        return _collect(argv[1:])
     if argv[:1] == ["serve"]:
         args = serve_parser().parse_args(argv[1:])
         _libraries_loaded()
@@ -185,6 +188,60 @@ def _compare(argv: list[str]) -> int:
     return EXIT_OK
 
 
+def collect_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="memokit collect",
+        description="Collect public posts from the sources in collect.toml (GitHub, Hacker News, Stack Exchange, "
+                    "Reddit, Discourse) into raw/<kind>.jsonl: only what is new since the last run, every page "
+                    "saved as it comes, a stopped run continued where it stopped. Tokens come from the environment "
+                    "(GITHUB_TOKEN, STACKEXCHANGE_KEY, REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET).")
+    p.add_argument("--config", type=Path, default=Path("collect.toml"), metavar="FILE",
+                   help="the sources to collect from (default: collect.toml)")
+    p.add_argument("--raw", type=Path, default=Path("raw"), metavar="DIR",
+                   help="where the raw records, the state and the cache of responses go (default: raw)")
+    p.add_argument("--renormalise", action="store_true",
+                   help="rebuild raw/<kind>.jsonl from the cached responses with this version's normalising; "
+                        "fetch nothing")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but problems")
+    return p
+
+
+def _collect(argv: list[str]) -> int:
+    from .console import EXIT_SIGNAL, TerminalProgress
+
+    args = collect_parser().parse_args(argv)
+    progress = None if args.quiet else TerminalProgress.on(sys.stderr)
+
+    def out(line: str) -> None:
+        if progress is not None:
+            progress.clear()
+        if not args.quiet:
+            print(line, flush=True)
+
+    def err(line: str) -> None:
+        if progress is not None:
+            progress.clear()
+        print(line, file=sys.stderr, flush=True)
+
+    from .collect import collect, renormalise
+
+    try:
+        if args.renormalise:
+            report = renormalise(args.raw, say=out, warn=err)
+        else:
+            report = collect(args.config, args.raw, progress=progress, say=out, warn=err)
+    except (interrupt.Interrupted, KeyboardInterrupt) as stopped:
+        signum = stopped.signum if isinstance(stopped, interrupt.Interrupted) else signal.SIGINT
+        err(f"memokit: collect interrupted; everything fetched so far is saved in {args.raw}/, and the next "
+            "memokit collect goes on from where this one stopped")
+        return EXIT_SIGNAL + signum
+    finally:
+        if progress is not None:
+            progress.clear()
+    # Every line was printed as it came (``say`` and ``warn``), so a long run reports as it goes.
+    return report.code
+
+
 def _new(argv: list[str]) -> int:
     new = argparse.ArgumentParser(prog="memokit new", description="Start a new memo project that builds at once.")
     new.add_argument("folder", type=Path, help="a new or empty folder")
@@ -223,7 +280,7 @@ def entry() -> int:
             # (about 10% of the import time). ``_libraries_loaded`` freezes them and turns it back
             # on once they are in.
             gc.disable()
-            if "--check" not in sys.argv[1:] and command not in (["new"], ["compare"]):
+            if "--check" not in sys.argv[1:] and command not in (["new"], ["compare"], ["collect"]):
                 vega.start()
             code = main()
         finally:

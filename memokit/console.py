@@ -6,6 +6,8 @@ here, so neither needs the other.
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -108,9 +110,20 @@ class TerminalProgress:
         if now - self.started < self.DELAY or now - self.last < self.INTERVAL:
             return
         self.last = now
+        # One line, never wrapped (a wrapped line could not be cleared): cut to the terminal's width.
+        width = self._columns()
+        if len(text) + 1 >= width:
+            text = text[: max(1, width - 2)]
         self.stream.write("\r\x1b[K" + text + "…")
         self.stream.flush()
         self.shown = True
+
+    def _columns(self) -> int:
+        try:
+            columns = os.get_terminal_size(self.stream.fileno()).columns
+        except (AttributeError, OSError, ValueError):
+            columns = 0
+        return columns if columns > 0 else shutil.get_terminal_size().columns  # (a pty of no size says 0)
 
     def clear(self) -> None:
         if self.shown:

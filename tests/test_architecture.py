@@ -270,3 +270,34 @@ def test_importing_the_command_line_loads_no_heavy_library(tmp_path: Path) -> No
     bad = explain(modules, who, HEAVY)
     assert not bad, ("import memokit.cli must stay light, so that the chart workers fork before the heavy "
                      "libraries load (memokit/build/vega.py):\n" + "\n".join(bad))
+
+
+# --- collect: the only home of network clients -----------------------------------------------
+
+#: HTTP client libraries, which only ``memokit/collect/`` may import (the preview's server uses
+#: the standard library's ``http.server``, which is no client).
+HTTP_CLIENTS = ("httpx", "requests", "urllib3", "urllib.request", "http.client")
+
+
+def test_collect_imports_neither_the_build_nor_the_preview_nor_the_command_line() -> None:
+    bad = violations(PACKAGE / "collect", ("memokit.build", "memokit.serve", "memokit.cli", "memokit.curate",
+                                           *NETWORK_AND_ML[3:]))
+    assert not bad, "memokit/collect/ turns public APIs into raw/; it may not import:\n" + "\n".join(bad)
+
+
+def test_only_collect_imports_an_http_client() -> None:
+    bad = [line for path in source_files(PACKAGE) if "collect" not in path.relative_to(PACKAGE).parts[:1]
+           for line in violations(path, HTTP_CLIENTS)]
+    assert not bad, "network clients live in memokit/collect/ alone:\n" + "\n".join(bad)
+
+
+def test_collecting_loads_no_build_and_the_command_line_loads_no_http_client(tmp_path: Path) -> None:
+    # (pydantic is fine: the shared types use it.)
+    forbidden = ["memokit.build", "memokit.serve", "pandas", "numpy", "altair", "vl_convert"]
+    modules, who = loaded("import memokit.collect\n", forbidden, tmp_path)
+    assert "memokit.collect.run" in modules and "httpx" in modules
+    bad = explain(modules, who, forbidden)
+    assert not bad, "import memokit.collect loaded:\n" + "\n".join(bad)
+    modules, who = loaded("import memokit.cli\n", ["httpx", "memokit.collect"], tmp_path)
+    bad = explain(modules, who, ["httpx", "memokit.collect"])
+    assert not bad, "import memokit.cli must not load the collector until `memokit collect` runs:\n" + "\n".join(bad)

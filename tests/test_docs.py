@@ -52,7 +52,7 @@ def test_every_serve_option_is_documented() -> None:
 def test_readme_has_the_sections_an_author_needs() -> None:
     headings = re.findall(r"^#+ (.+)$", README, flags=re.MULTILINE)
     for section in ("The two commands", "Options", "Preview", "Data format", "Writing a memo", "Templates",
-                    "Publishing", "What a reader sees"):
+                    "Publishing", "What a reader sees", "Collecting"):
         assert section in headings, f"README.md has no '{section}' section"
 
 
@@ -62,3 +62,22 @@ def test_every_pin_and_compare_option_is_documented() -> None:
             for flag in action.option_strings:
                 if flag not in ("-h", "--help"):
                     assert f"`{flag}" in README or f"{flag}" in README.split("## Versions", 1)[1], f"{flag}"
+
+
+def test_every_collect_option_and_config_key_is_documented() -> None:
+    from memokit.cli import collect_parser
+    from memokit.collect.config import COMMON_KEYS
+    from memokit.collect.run import ADAPTERS
+
+    section = README.split("## Collecting", 1)[1].split("\n## ", 1)[0]
+    for action in collect_parser()._actions:
+        for flag in action.option_strings:
+            if flag not in ("-h", "--help"):
+                assert f"`{flag}" in section, f"collect {flag} is not documented under 'Collecting'"
+    keys = [*COMMON_KEYS, *(key for adapter in ADAPTERS.values() for key in adapter.OPTIONS)]
+    for key in keys:
+        assert f"`{key}`" in section, f"collect.toml key {key} is not documented under 'Collecting'"
+    for kind, adapter in ADAPTERS.items():
+        assert f"| `{kind}` |" in section, f"what {kind} can and cannot return is not documented"
+        for variable in adapter.ENVIRONMENT:
+            assert f"`{variable}`" in section, f"{variable} is not documented under 'Collecting'"

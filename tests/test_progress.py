@@ -84,3 +84,18 @@ def test_a_slow_build_piped_prints_no_progress(tmp_path: Path):
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert "\r" not in done.stdout and "\x1b" not in done.stdout
+
+
+def test_a_long_progress_line_is_cut_to_the_terminal_width(monkeypatch):
+    # memokit collect's lines name a source and its query, and can be longer than the terminal:
+    # a wrapped line could not be cleared with one "\r\x1b[K".
+    clock = [100.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    monkeypatch.setenv("COLUMNS", "40")
+    stream = FakeTerminal()
+    progress = TerminalProgress.on(stream)
+    assert progress is not None
+    clock[0] += 1
+    progress("github \"fine-tune evaluate is:issue\": page 3, 214 new posts, 27 requests left")
+    line = stream.getvalue().removeprefix("\r\x1b[K")
+    assert len(line) == 39 and line.endswith("…")
