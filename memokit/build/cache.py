@@ -56,6 +56,7 @@ class BuildCache:
     derived: DerivedFiles | None = None  # of the site now in --out
     charts: dict[str, Any] = field(default_factory=dict)  # what a chart shows, as JSON -> its rendering
     snapshot_data: dict[str, Any] | None = None  # the snapshot's data part (snapshot.data_part)
+    environments: dict[str, Any] = field(default_factory=dict)  # templates' fingerprint -> their Jinja environment
 
     def keep_data(self, key: str, dataset: Dataset, stats: Stats) -> None:
         if key != self.data_key:

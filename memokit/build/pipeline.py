@@ -200,7 +200,8 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
         # making of the staging folder nor the swap into place is (memokit.interrupt).
         reuse = None
         if cache is not None:
-            reuse = Reuse(data_key, fingerprint(templates), cache.derived, Path(os.path.abspath(project.out)))
+            reuse = Reuse(data_key, fingerprint(templates), cache.derived, Path(os.path.abspath(project.out)),
+                          environments=cache.environments)
         with interrupt.deferred(), staged_site(project.out, progress) as out, interrupt.allowed():
             result.warnings.extend(render_site(dataset, stats, bound, charts, templates, out, project.site_url,
                                                result.history, reuse))

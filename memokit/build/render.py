@@ -7,7 +7,7 @@ import re
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from types import TracebackType
@@ -75,6 +75,9 @@ class Reuse:
     previous: DerivedFiles | None
     site: Path  # the last good site, the one being replaced
     made: DerivedFiles | None = None
+    #: The template environment of the last build, kept while no template file changed (its
+    #: compiled templates are most of a small rebuild's time).
+    environments: dict[str, Environment] = field(default_factory=dict)
 
 
 def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: Charts,
@@ -86,7 +89,12 @@ def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: 
 
     The memo pages come last: they show the charts, which may still be rendering elsewhere."""
     warnings: list[str] = []
-    env = _environment(templates)
+    if reuse is None:
+        env = _environment(templates)
+    else:
+        env = reuse.environments.get(reuse.templates_key) or _environment(templates)
+        reuse.environments.clear()
+        reuse.environments[reuse.templates_key] = env
     nav = [{"title": p.page.nav_title, "href": p.page.filename if p.page.slug != INDEX else "index.html",
             "slug": p.page.slug} for p in pages]
     if history is not None and history.versions:

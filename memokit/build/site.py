@@ -68,14 +68,16 @@ class SiteWriter:
         self.progress = progress
         self.written: list[str] = []  # every file, in the order written
 
-    def write(self, relative: str, content: str | bytes) -> None:
-        data = content.encode() if isinstance(content, str) else content
+    def write(self, relative: str, content: str | bytes | list[bytes]) -> None:
+        """Write ``relative``: text (as UTF-8), bytes, or a list of bytes written one after another."""
+        parts = [content.encode()] if isinstance(content, str) else [content] if isinstance(content, bytes) else content
         target = self.root / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():  # never write through a link: the file may also be the live site's
             target.unlink()
-        target.write_bytes(data)
-        self._count(relative, len(data))
+        with target.open("wb") as file:
+            file.writelines(parts)
+        self._count(relative, sum(len(part) for part in parts))
 
     def reuse(self, relative: str, previous: Path) -> bool:
         """Take ``relative`` unchanged from the site in ``previous``: a hard link (no bytes written;

@@ -106,8 +106,8 @@ def _compact(data: Any) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
-def encoded(snap: dict[str, Any], data: dict[str, Any] | None = None) -> bytes:
-    """``snap`` as strict compact JSON and a newline: the bytes of ``site/data/snapshot.json``.
+def encoded(snap: dict[str, Any], data: dict[str, Any] | None = None) -> list[bytes]:
+    """``snap`` as strict compact JSON and a newline, in parts: the bytes of ``site/data/snapshot.json``.
 
     Its ``signals``, the one part as large as the data, come last; with ``data`` (the data part
     the snapshot was made with) they are encoded once and kept there, so a preview that rebuilds
@@ -119,7 +119,7 @@ def encoded(snap: dict[str, Any], data: dict[str, Any] | None = None) -> bytes:
         signals = data.get("signals_json") or b""
         if not signals:
             signals = data["signals_json"] = _compact(snap["signals"])
-    return head[:-1] + b',"signals":' + signals + b"}\n"
+    return [head[:-1] + b',"signals":', signals, b"}\n"]  # not joined: the signals may be many MB
 
 
 @dataclass
@@ -132,7 +132,7 @@ class History:
     changes: Comparison | None = None
     data: dict[str, Any] | None = None  # the snapshot's data part, which keeps its encoding
 
-    def encoded(self) -> bytes:
+    def encoded(self) -> list[bytes]:
         return encoded(self.snapshot, self.data)
 
     @property

@@ -149,6 +149,8 @@ class Stats:
     #: Which rows of ``frame`` each denominator holds.
     masks: Mapping[str, pd.Series] = field(repr=False, compare=False, default_factory=dict)
     _subsets: dict[str, Stats] = field(repr=False, compare=False, default_factory=dict)
+    #: Values derived from ``frame`` alone, kept as long as these statistics (e.g. support's cells).
+    memo: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     # --- queries used by prose, claims, cards and charts ------------------------------------
 

@@ -70,8 +70,12 @@ def _cells(stats: Stats, fields: Sequence[str]) -> pd.DataFrame:
     """The signals grouped by ``fields``: one row per combination that occurs, with its count ``n``."""
     if not fields:
         return pd.DataFrame({"n": [stats.n]})
-    grouped = stats.frame.groupby(list(fields), dropna=False, observed=True, sort=True).size()
-    return grouped.rename("n").reset_index()
+    key = "cells:" + "\0".join(fields)  # kept with the statistics: a preview's rebuild reuses them
+    if key not in stats.memo:
+        grouped = stats.frame.groupby(list(fields), dropna=False, observed=True, sort=True).size()
+        stats.memo[key] = grouped.rename("n").reset_index()
+    cells: pd.DataFrame = stats.memo[key]
+    return cells
 
 
 def _matching(cells: pd.DataFrame, stats: Stats, of: str, filters: Sequence[tuple[str, Sequence[str]]]) -> np.ndarray:
