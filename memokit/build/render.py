@@ -25,7 +25,7 @@ from jinja2 import (
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
-from ..model import ALL, INDEX, SIGNAL_FIELDS, InputError, Phase, Problem, display_host
+from ..model import ALL, INDEX, OPTIONAL_FIELDS, SIGNAL_FIELDS, InputError, Phase, Problem, display_host
 from ..versions.compare import compare
 from .charts import ChartError, Charts, chart_requests
 from .claims import (
@@ -251,7 +251,9 @@ def signals_csv(frame: pd.DataFrame) -> str:
     """Return the validated signals as CSV in memokit's own input format. A text cell that a
     spreadsheet would run as a formula (it starts with ``=``, ``+``, ``-``, ``@``, a tab or a
     carriage return) is written with a leading ``'``, which makes the spreadsheet show it as text."""
-    safe = frame[list(SIGNAL_FIELDS)].copy()
+    # An optional field no signal has (coded_by, corpus) is left out: the file stays as it was.
+    safe = frame[[name for name in SIGNAL_FIELDS
+                  if name not in OPTIONAL_FIELDS or frame[name].fillna("").astype(bool).any()]].copy()
     for column in safe.columns:
         values = safe[column]
         text = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..model import ALL, FILTER_FIELDS, INDEX
+from ..model import ALL, FILTER_FIELDS, INDEX, UNRECORDED
 from ..versions import store
 from ..versions.compare import Comparison, compare
 from .claims import BoundPage
@@ -27,6 +27,9 @@ FORMAT = 1
 #: The per-signal fields a snapshot keeps: every field a filter or a denominator may name but the
 #: phase, which follows from the theme.
 SIGNAL_COLUMNS = tuple(name for name in FILTER_FIELDS if name != "phase")
+#: Columns kept only where they say something (a corpus named, a coding recorded) or a denominator
+#: filters on them, so a dataset without them has the snapshot it had before they existed.
+OPTIONAL_COLUMNS = {"corpus": "", "coding": UNRECORDED}
 
 
 def _digest(path: Path) -> str:
@@ -36,8 +39,11 @@ def _digest(path: Path) -> str:
 def _columns(stats: Stats) -> dict[str, Any]:
     frame = stats.frame
     columns: dict[str, Any] = {}
+    filtered = {name for d in stats.denominators.values() for name in d.where}
     for name in SIGNAL_COLUMNS:
         values = frame[name].fillna("").astype(str)
+        if name in OPTIONAL_COLUMNS and name not in filtered and (values == OPTIONAL_COLUMNS[name]).all():
+            continue
         distinct = sorted(values.unique())
         code = {value: number for number, value in enumerate(distinct)}
         columns[name] = {"values": distinct, "codes": [code[v] for v in values]}
