@@ -12,6 +12,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .agreement import AGREEMENT_FILE as AGREEMENT_FILE
+    from .agreement import AgreementSummary as AgreementSummary
+    from .agreement import landis_koch as landis_koch
     from .page import INDEX as INDEX
     from .page import ClaimSpec as ClaimSpec
     from .page import FrontMatter as FrontMatter
@@ -52,6 +55,7 @@ if TYPE_CHECKING:
     from .urls import url_key as url_key
 
 _WHERE = {
+    "agreement": ("AGREEMENT_FILE", "AgreementSummary", "landis_koch"),
     "page": ("INDEX", "ClaimSpec", "FrontMatter", "HeadlineItem", "Page"),
     "problems": ("MAX_PRINTED", "InputError", "MemokitError", "Problem", "Problems", "grouped", "printable"),
     "signal": ("CODINGS", "HAND", "MODEL", "UNRECORDED", "MODEL_ACCEPTED", "OPTIONAL_FIELDS", "REQUIRED_FIELDS", "SIGNAL_FIELDS", "Signal",
