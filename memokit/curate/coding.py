@@ -136,6 +136,9 @@ class Desk:
                 theme = suggested
             elif action != "theme":
                 raise Refused(f"unknown action {action!r}")
+            key, problem = url_key(entry.url)
+            if key is None:
+                raise Refused(f"this post cannot be coded: {problem}; drop it")
             themes = {t.id: t for t in self.taxonomy.themes}
             if theme not in themes:
                 raise Refused(f"unknown theme {theme!r}")

@@ -73,6 +73,8 @@
       list.append(item);
     });
     $("summary").value = "";
+    // The next post starts with the keys free for a theme's number, not inside the summary.
+    if (document.activeElement === $("summary")) $("summary").blur();
   }
 
   function pick(themeId) {
