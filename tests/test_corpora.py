@@ -169,3 +169,26 @@ def test_without_the_new_fields_the_published_data_has_none_of_their_columns(tmp
     assert "coded_by" not in header and "corpus" not in header
     snapshot = json.loads((out / "data" / "snapshot.json").read_text(encoding="utf-8"))
     assert not {"corpus", "coding"} & set(snapshot["signals"]["columns"])
+
+
+def test_the_methodology_block_shows_who_coded_and_the_agreement(tmp_path: Path) -> None:
+    data = make_data(tmp_path, records(), taxonomy=CORPORA)
+    (data / "agreement.json").write_text(json.dumps({
+        "posts": 558, "folds": 5, "kappa": 0.63, "accuracy": 0.7, "threshold": 0.51, "kept_share": 0.6,
+        "kept_kappa": 0.8, "kept_accuracy": 0.84, "unseen_kept_share": 0.58, "unseen_kept_kappa": 0.81}), encoding="utf-8")
+    code, out = build(tmp_path, records())
+    assert code == 0
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert ("3 posts coded by hand (50%); 2 posts coded by accepting a suggestion (33%); "
+            "1 post with no coder recorded (17%)") in html
+    assert ("agree with the coders at Cohen's kappa 0.63 (substantial) on all 558 coded posts, by 5-fold "
+            "cross-validation; at 0.81 (almost perfect) on the 58% of unseen posts") in html
+
+
+def test_a_broken_agreement_file_is_invalid_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = make_data(tmp_path, records(), taxonomy=CORPORA)
+    (data / "agreement.json").write_text('{"posts": 5, "kappa": 3}', encoding="utf-8")
+    code, _ = build(tmp_path, records())
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"{data / 'agreement.json'}: kappa: Input should be less than or equal to 1" in err

@@ -13,7 +13,7 @@ from ..model import INDEX, InputError, MemokitError, Problem, Problems, grouped,
 from .charts import build_charts, chart_requests
 from .claims import BLOCKS, BoundPage, ClaimResult, bind_page, check_claims
 from .lint import Finding, candidates, lint_page
-from .load import TAXONOMY_FILE, utf8_error_line
+from .load import TAXONOMY_FILE, read_agreement, utf8_error_line
 from .pages import load_pages, unused_keys
 from .prose import analyse, structure_problems
 from .render import TEMPLATES, render_site
@@ -142,6 +142,9 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
         check_output(project.out)  # before the work, not after it
         clean_up(Path(os.path.abspath(project.out)))  # what an interrupted build left, whatever this one does
     dataset = load_dataset(project.data, progress)
+    agreement_problems = Problems()
+    agreement = read_agreement(project.data, agreement_problems)
+    agreement_problems.raise_if_any()
     done(f"loaded and validated {len(dataset):,} signals")
     pages = load_pages(project.memo)
     stats = compute(dataset)
@@ -183,7 +186,7 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
         # making of the staging folder nor the swap into place is (memokit.interrupt).
         with interrupt.deferred(), staged_site(project.out, progress) as out, interrupt.allowed():
             result.warnings.extend(render_site(dataset, stats, bound, charts, templates, out, project.site_url,
-                                               result.history))
+                                               result.history, agreement))
         result.files, result.bytes = out.files, out.bytes
         done(f"rendered the charts and wrote {out.files:,} files ({out.bytes / 1e6:,.1f} MB)")
     result.seconds = time.perf_counter() - started

@@ -25,7 +25,8 @@ from jinja2 import (
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
-from ..model import ALL, INDEX, OPTIONAL_FIELDS, SIGNAL_FIELDS, InputError, Phase, Problem, display_host
+from ..model import ALL, INDEX, OPTIONAL_FIELDS, SIGNAL_FIELDS, UNRECORDED, InputError, Phase, Problem, display_host
+from ..model.agreement import AgreementSummary, landis_koch
 from ..versions.compare import compare
 from .charts import ChartError, Charts, chart_requests
 from .claims import (
@@ -65,7 +66,7 @@ VERSIONS_PAGE = "versions.html"
 
 def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: Charts,
                 templates: Sequence[Path], out: SiteWriter, site_url: str | None = None,
-                history: History | None = None) -> list[str]:
+                history: History | None = None, agreement: AgreementSummary | None = None) -> list[str]:
     """Render every file of the site into ``out``; ``site_url`` (the published address, ending
     in "/") fills canonical and Open Graph links, which must be absolute. Return warnings about
     the pages (``page_warnings``).
@@ -116,7 +117,7 @@ def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: 
         out.write(f"assets/{relative}", path.read_bytes())
 
     for bound in pages:
-        context = _page_context(bound, stats, charts, themes, env, site, history)
+        context = _page_context(bound, stats, charts, themes, env, site, history, agreement)
         template = "memo.html" if bound.page.slug == INDEX else "page.html"
         html = _render(env, template, context)
         warnings.extend(page_warnings(bound.page.filename, html))
@@ -390,7 +391,8 @@ def _theme_cards(stats: Stats) -> list[dict[str, Any]]:
 
 
 def _page_context(bound: BoundPage, stats: Stats, charts: Charts, themes: list[dict[str, Any]],
-                  env: Environment, site: dict[str, Any], history: History | None = None) -> dict[str, Any]:
+                  env: Environment, site: dict[str, Any], history: History | None = None,
+                  agreement: AgreementSummary | None = None) -> dict[str, Any]:
     meta = bound.page.meta
     changes = history.changes if history is not None and history.changed else None
     context: dict[str, Any] = {
@@ -398,7 +400,7 @@ def _page_context(bound: BoundPage, stats: Stats, charts: Charts, themes: list[d
         "stats": stats,
         "charts": charts, "themes": themes, "phases": _phase_rows(stats),
         "headline": [(_binding_html(b), label, b.detail, caveat) for b, label, caveat in bound.headline],
-        "claims": bound.claims, "methodology": _methodology(stats), "post_template": POST_TEMPLATE,
+        "claims": bound.claims, "methodology": _methodology(stats, agreement), "post_template": POST_TEMPLATE,
         "resamples": RESAMPLES, "changes": changes, "since": history.since if history else None,
         "scope": {"label": "all posts", "n": stats.n, "counted": f"all {stats.n:,} posts", "everything": True},
     }
@@ -469,7 +471,7 @@ def _phase_rows(stats: Stats) -> list[dict[str, Any]]:
             for p in stats.taxonomy.phases]
 
 
-def _methodology(stats: Stats) -> dict[str, Any]:
+def _methodology(stats: Stats, agreement: AgreementSummary | None = None) -> dict[str, Any]:
     years = stats.breakdown("year", ALL)
     unknown = years.get("unknown")
     # Denominators that do not filter on phase can be compared by their phase mix.
@@ -483,7 +485,23 @@ def _methodology(stats: Stats) -> dict[str, Any]:
         "sources": stats.breakdown("source", ALL).shares,
         "phase_by_denominator": [(d, stats.breakdown("phase", d.id)) for d in comparable if d.n],
         "denominators": list(stats.denominators.values()),
+        # Who coded the posts (shown once any post records it) and how far suggestions agree.
+        "coding": [(label, share) for value, label in CODING_LABELS
+                   if (share := stats.share(coding=value)).count] if recorded(stats) else [],
+        "agreement": agreement,
+        "agreement_words": landis_koch(agreement.kappa) if agreement else "",
+        "kept_words": landis_koch(agreement.unseen_kept_kappa) if agreement and agreement.unseen_kept_kappa is not None
+        else "",
     }
+
+
+CODING_LABELS = (("hand", "coded by hand"), ("model", "coded by accepting a suggestion"),
+                 (UNRECORDED, "with no coder recorded"))
+
+
+def recorded(stats: Stats) -> bool:
+    """Whether any signal records who coded it."""
+    return bool((stats.frame["coding"] != UNRECORDED).any())
 
 
 def _markdown(bound: BoundPage, blocks_html: list[Markup]) -> Markup:
