@@ -2,7 +2,8 @@
 
 ``memokit [options]`` builds (or, with ``--check``, checks); ``memokit serve`` is the live
 preview (``memokit.serve``); ``memokit new DIR`` starts a project (``memokit.scaffold``);
-``memokit pin`` and ``memokit compare`` keep and compare versions (``memokit.versions``).
+``memokit pin`` and ``memokit compare`` keep and compare versions (``memokit.versions``);
+``memokit ingest``, ``suggest``, ``agreement`` and ``code`` curate raw posts (``memokit.curate``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ from .build import vega
 
 if TYPE_CHECKING:
     from .build.pipeline import Project
+
+
+#: The commands of memokit.curate (ingest raw posts, suggest themes, measure agreement, code).
+CURATE = ("ingest", "suggest", "agreement", "code")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -98,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
         return _pin(argv[1:])
     if argv[:1] == ["collect"]:
         return _collect(argv[1:])
+    if argv[:1] and argv[0] in CURATE:
+        from .curate.commands import run
+
+        return run(argv[0], argv[1:])
     if argv[:1] == ["serve"]:
         args = serve_parser().parse_args(argv[1:])
         _libraries_loaded()
@@ -280,7 +289,7 @@ def entry() -> int:
             # (about 10% of the import time). ``_libraries_loaded`` freezes them and turns it back
             # on once they are in.
             gc.disable()
-            if "--check" not in sys.argv[1:] and command not in (["new"], ["compare"], ["collect"]):
+            if "--check" not in sys.argv[1:] and command not in (["new"], ["compare"], ["collect"], *([c] for c in CURATE)):
                 vega.start()
             code = main()
         finally:

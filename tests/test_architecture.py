@@ -171,6 +171,20 @@ def test_the_preview_never_imports_the_command_line() -> None:
     assert not bad, "memokit/serve/ reports through memokit/console.py, never memokit.cli:\n" + "\n".join(bad)
 
 
+def test_curating_imports_no_network_code_and_not_the_command_line() -> None:
+    # memokit/curate/ may use the model, the build's reader and validation (the one check of the
+    # data it adds to) and the preview's loopback rule; never collect (the network) or the CLI. It
+    # serves the coding page on 127.0.0.1 (http.server) but makes no request of its own.
+    outgoing = tuple(name for name in STDLIB_NETWORK if name not in ("socket", "http.server"))
+    bad = violations(PACKAGE / "curate", ("memokit.cli", "memokit.collect", "httpx", "requests", "urllib3", *outgoing))
+    assert not bad, "memokit/curate/ works offline and below the command line; it may not import:\n" + "\n".join(bad)
+    allowed = ("memokit.model", "memokit.curate", "memokit.interrupt", "memokit.build.load", "memokit.build.validate",
+               "memokit.serve.preview")
+    beyond = [str(i) for path in source_files(PACKAGE / "curate") for i in imports(path)
+              if i.touches(["memokit"]) and not i.touches(allowed) and i.target != "memokit"]
+    assert not beyond, "memokit/curate/ reaches into more of memokit than it needs:\n" + "\n".join(beyond)
+
+
 def test_the_console_imports_neither_the_command_line_nor_the_preview() -> None:
     bad = violations(PACKAGE / "console.py", ["memokit.cli", "memokit.serve"])
     assert not bad, "memokit/console.py serves both memokit.cli and memokit.serve, so imports neither:\n" + "\n".join(bad)

@@ -788,7 +788,8 @@ def test_unknown_extra_field_is_a_warning_and_the_build_succeeds(
     assert code == 0, err
     assert err.splitlines() == [f"warning: {path}:{line}: notes: unknown field ignored (known: "
                                 + ", ".join(["id", "url", "source", "community", "title", "created", "theme", "phase",
-                                             "summary", "model_family", "tool", "found_by", "sample"]) + ")"]
+                                             "summary", "model_family", "tool", "found_by", "sample", "coded_by",
+                                             "corpus"]) + ")"]
     assert "built" in out
     assert (project / "out" / "data" / "stats.json").read_bytes() == baseline.stats
     site_csv = (project / "out" / "data" / "signals.csv").read_text(encoding="utf-8")

@@ -56,6 +56,17 @@ def test_readme_has_the_sections_an_author_needs() -> None:
         assert section in headings, f"README.md has no '{section}' section"
 
 
+def test_every_curating_option_is_documented() -> None:
+    from memokit.curate.commands import agreement_parser, code_parser, ingest_parser, suggest_parser
+
+    curating = README.split("## Curating", 1)[1].split("\n## ", 1)[0]
+    for make in (ingest_parser, suggest_parser, agreement_parser, code_parser):
+        for action in make()._actions:
+            for flag in action.option_strings:
+                if flag not in ("-h", "--help"):
+                    assert flag in curating, f"{make().prog} {flag} is not documented under Curating in README.md"
+
+
 def test_every_pin_and_compare_option_is_documented() -> None:
     for make in (pin_parser, compare_parser):
         for action in make()._actions:

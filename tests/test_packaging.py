@@ -39,7 +39,7 @@ from markupsafe import escape
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The folders of run-time files that must ship inside the package.
-DATA_FOLDERS = ("memokit/build/templates", "memokit/serve/assets")
+DATA_FOLDERS = ("memokit/build/templates", "memokit/serve/assets", "memokit/curate/assets")
 #: Top-level entries of a checkout that are not its source: VCS, environments, caches, output.
 NOT_SOURCE = {".git", ".venv", "venv", "node_modules", "site", "build", "dist", "test-artifacts", ".hypothesis",
               ".mypy_cache", ".ruff_cache", ".pytest_cache"}

@@ -182,6 +182,28 @@ def read_taxonomy(data_dir: Path, problems: Problems) -> RawTaxonomy | None:
     return RawTaxonomy(path, text, data)
 
 
+def read_agreement(data_dir: Path, problems: Problems) -> Any:
+    """Read ``agreement.json`` (what ``memokit agreement --save`` measured), if the data has one:
+    an ``AgreementSummary``, or None; a file that is not one becomes a problem."""
+    from pydantic import ValidationError
+
+    from ..model.agreement import AGREEMENT_FILE, AgreementSummary
+
+    path = data_dir / AGREEMENT_FILE
+    if not path.is_file():
+        return None
+    text = read_text(path, problems)
+    if text is None:
+        return None
+    try:
+        return AgreementSummary.model_validate_json(text)
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"]) or None
+            problems.add(path, None, field, str(error["msg"]))
+        return None
+
+
 def read_text(path: Path, problems: Problems, missing: str | None = None) -> str | None:
     """Read a UTF-8 text file (with or without a BOM; CRLF line ends as LF); a missing, unreadable
     or not-UTF-8 file becomes a problem, with the line of the first bad byte."""

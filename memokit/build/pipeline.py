@@ -14,7 +14,7 @@ from .cache import BuildCache, fingerprint
 from .charts import build_charts, chart_requests
 from .claims import BLOCKS, BoundPage, ClaimResult, bind_page, check_claims
 from .lint import Finding, candidates, lint_page
-from .load import TAXONOMY_FILE, utf8_error_line
+from .load import TAXONOMY_FILE, read_agreement, utf8_error_line
 from .pages import load_pages, unused_keys
 from .prose import analyse, structure_problems
 from .render import TEMPLATES, Reuse, render_site
@@ -154,6 +154,9 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
         stats = compute(dataset)
         if cache is not None:
             cache.keep_data(data_key, dataset, stats)
+    agreement_problems = Problems()
+    agreement = read_agreement(project.data, agreement_problems)
+    agreement_problems.raise_if_any()
     pages = load_pages(project.memo)
     # Rendered elsewhere while the claims are checked.
     charts = None if check else build_charts(stats, cache.charts if cache is not None else None)
@@ -204,7 +207,7 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
                           environments=cache.environments)
         with interrupt.deferred(), staged_site(project.out, progress) as out, interrupt.allowed():
             result.warnings.extend(render_site(dataset, stats, bound, charts, templates, out, project.site_url,
-                                               result.history, reuse))
+                                               result.history, reuse, agreement))
         if cache is not None and reuse is not None:
             cache.derived = reuse.made  # only now that the site holding them is in place
         result.files, result.bytes = out.files, out.bytes

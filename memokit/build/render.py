@@ -26,7 +26,19 @@ from jinja2 import (
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
-from ..model import ALL, INDEX, SIGNAL_FIELDS, InputError, Phase, Problem, display_host
+from ..model import (
+    ALL,
+    INDEX,
+    OPTIONAL_FIELDS,
+    SIGNAL_FIELDS,
+    UNRECORDED,
+    InputError,
+    Phase,
+    Problem,
+    coding_of,
+    display_host,
+)
+from ..model.agreement import AgreementSummary, landis_koch
 from ..versions.compare import compare
 from .cache import DerivedFiles, derived_key
 from .charts import ChartError, Charts, chart_requests
@@ -82,7 +94,8 @@ class Reuse:
 
 def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: Charts,
                 templates: Sequence[Path], out: SiteWriter, site_url: str | None = None,
-                history: History | None = None, reuse: Reuse | None = None) -> list[str]:
+                history: History | None = None, reuse: Reuse | None = None,
+                agreement: AgreementSummary | None = None) -> list[str]:
     """Render every file of the site into ``out``; ``site_url`` (the published address, ending
     in "/") fills canonical and Open Graph links, which must be absolute. Return warnings about
     the pages (``page_warnings``).
@@ -133,7 +146,7 @@ def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: 
         out.write(f"assets/{relative}", path.read_bytes())
 
     for bound in pages:
-        context = _page_context(bound, stats, charts, themes, env, site, history)
+        context = _page_context(bound, stats, charts, themes, env, site, history, agreement)
         template = "memo.html" if bound.page.slug == INDEX else "page.html"
         html = _render(env, template, context)
         warnings.extend(page_warnings(bound.page.filename, html))
@@ -197,13 +210,17 @@ def _render_data(dataset: Dataset, stats: Stats, env: Environment, out: SiteWrit
     frame = newest_first(dataset.frame)
     frame = frame.assign(host=frame["url"].map(display_host))  # shown beside every link: where it leads
     labels = {source: dataset.taxonomy.source_label(source) for source in frame["source"].unique()}
+    # How a post was coded, and its corpus, go into the drill's data only where the data records them.
+    frame = frame.assign(coding=frame["coded_by"].fillna("").map(coding_of))
+    drill_fields = [*DRILL_FIELDS, *(name for name, empty in (("corpus", ""), ("coding", UNRECORDED))
+                                     if (frame[name].fillna("") != empty).any())]
     fragments = pd.Series([_post_html(row, labels) for row in frame.itertuples(index=False)], index=frame.index,
                           dtype=object)
     for number, card in enumerate(themes):
         rows = frame.index[frame["theme"].to_numpy() == card["id"]]
         # Every listing page comes from theme.html: checking the first one checks the template.
         _group_pages(env, out, site, card, "themes", fragments.loc[rows].tolist(), warnings if number == 0 else None)
-        _drill_data(out, card, frame.loc[rows], labels)
+        _drill_data(out, card, frame.loc[rows], labels, drill_fields)
     for phase in _phase_rows(stats):
         rows = frame.index[frame["phase"].to_numpy() == phase["id"]]
         _group_pages(env, out, site, phase, "phases", fragments.loc[rows].tolist())
@@ -259,14 +276,16 @@ def _group_pages(env: Environment, out: SiteWriter, site: dict[str, Any], group:
 
 
 #: A post's fields in the drill's data: what it shows, and what a scoped card's posts are filtered by
-#: (``Scope.where``: every filter field but the theme and phase; the year comes from ``created``).
+#: (``Scope.where``: every filter field but the theme and phase; the year comes from ``created``;
+#: ``corpus`` and ``coding`` are added where the data records them).
 DRILL_FIELDS = ("id", "url", "host", "title", "source", "community", "created", "summary", "sample", "model_family",
                 "tool")
 
 
-def _drill_data(out: SiteWriter, card: dict[str, Any], rows: pd.DataFrame, labels: Mapping[str, str]) -> None:
+def _drill_data(out: SiteWriter, card: dict[str, Any], rows: pd.DataFrame, labels: Mapping[str, str],
+                fields: Sequence[str] = DRILL_FIELDS) -> None:
     """Write a theme's posts for the drill, ``PAGE_SIZE`` to a file; the first file describes the rest."""
-    posts = rows[list(DRILL_FIELDS)].to_dict("records")
+    posts = rows[list(fields)].to_dict("records")
     paging = pages_of(len(posts))
     pages = len(paging)
     for page, start, stop in paging:
@@ -296,7 +315,9 @@ def signals_csv(frame: pd.DataFrame) -> str:
     """Return the validated signals as CSV in memokit's own input format. A text cell that a
     spreadsheet would run as a formula (it starts with ``=``, ``+``, ``-``, ``@``, a tab or a
     carriage return) is written with a leading ``'``, which makes the spreadsheet show it as text."""
-    safe = frame[list(SIGNAL_FIELDS)].copy()
+    # An optional field no signal has (coded_by, corpus) is left out: the file stays as it was.
+    safe = frame[[name for name in SIGNAL_FIELDS
+                  if name not in OPTIONAL_FIELDS or frame[name].fillna("").astype(bool).any()]].copy()
     for column in safe.columns:
         values = safe[column]
         text = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START))
@@ -433,7 +454,8 @@ def _theme_cards(stats: Stats) -> list[dict[str, Any]]:
 
 
 def _page_context(bound: BoundPage, stats: Stats, charts: Charts, themes: list[dict[str, Any]],
-                  env: Environment, site: dict[str, Any], history: History | None = None) -> dict[str, Any]:
+                  env: Environment, site: dict[str, Any], history: History | None = None,
+                  agreement: AgreementSummary | None = None) -> dict[str, Any]:
     meta = bound.page.meta
     changes = history.changes if history is not None and history.changed else None
     context: dict[str, Any] = {
@@ -441,7 +463,7 @@ def _page_context(bound: BoundPage, stats: Stats, charts: Charts, themes: list[d
         "stats": stats,
         "charts": charts, "themes": themes, "phases": _phase_rows(stats),
         "headline": [(_binding_html(b), label, b.detail, caveat) for b, label, caveat in bound.headline],
-        "claims": bound.claims, "methodology": _methodology(stats), "post_template": POST_TEMPLATE,
+        "claims": bound.claims, "methodology": _methodology(stats, agreement), "post_template": POST_TEMPLATE,
         "resamples": RESAMPLES, "changes": changes, "since": history.since if history else None,
         "scope": {"label": "all posts", "n": stats.n, "counted": f"all {stats.n:,} posts", "everything": True},
     }
@@ -520,7 +542,7 @@ def _phase_rows(stats: Stats) -> list[dict[str, Any]]:
             for p in stats.taxonomy.phases]
 
 
-def _methodology(stats: Stats) -> dict[str, Any]:
+def _methodology(stats: Stats, agreement: AgreementSummary | None = None) -> dict[str, Any]:
     years = stats.breakdown("year", ALL)
     unknown = years.get("unknown")
     # Denominators that do not filter on phase can be compared by their phase mix.
@@ -534,7 +556,23 @@ def _methodology(stats: Stats) -> dict[str, Any]:
         "sources": stats.breakdown("source", ALL).shares,
         "phase_by_denominator": [(d, stats.breakdown("phase", d.id)) for d in comparable if d.n],
         "denominators": list(stats.denominators.values()),
+        # Who coded the posts (shown once any post records it) and how far suggestions agree.
+        "coding": [(label, share) for value, label in CODING_LABELS
+                   if (share := stats.share(coding=value)).count] if recorded(stats) else [],
+        "agreement": agreement,
+        "agreement_words": landis_koch(agreement.kappa) if agreement else "",
+        "kept_words": landis_koch(agreement.unseen_kept_kappa) if agreement and agreement.unseen_kept_kappa is not None
+        else "",
     }
+
+
+CODING_LABELS = (("hand", "coded by hand"), ("model", "coded by accepting a suggestion"),
+                 (UNRECORDED, "with no coder recorded"))
+
+
+def recorded(stats: Stats) -> bool:
+    """Whether any signal records who coded it."""
+    return bool((stats.frame["coding"] != UNRECORDED).any())
 
 
 def _markdown(bound: BoundPage, blocks_html: list[Markup]) -> Markup:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..model import ALL, FILTER_FIELDS, INDEX
+from ..model import ALL, FILTER_FIELDS, INDEX, UNRECORDED
 from ..versions import store
 from ..versions.compare import Comparison, compare
 from .claims import BoundPage
@@ -30,17 +30,25 @@ FORMAT = 1
 #: The per-signal fields a snapshot keeps: every field a filter or a denominator may name but the
 #: phase, which follows from the theme.
 SIGNAL_COLUMNS = tuple(name for name in FILTER_FIELDS if name != "phase")
+#: Columns kept only where they say something (a corpus named, a coding recorded) or a denominator
+#: filters on them, so a dataset without them has the snapshot it had before they existed.
+OPTIONAL_COLUMNS = {"corpus": "", "coding": UNRECORDED}
 
 
 def _digest(path: Path) -> str:
     return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _columns(frame: pd.DataFrame) -> dict[str, Any]:
-    """Each coded field as its sorted distinct values and one code per signal (vectorised)."""
+def _columns(frame: pd.DataFrame, stats: Stats) -> dict[str, Any]:
+    """Each coded field as its sorted distinct values and one code per signal (vectorised); an
+    optional column only where it says something or a denominator filters on it."""
     columns: dict[str, Any] = {}
+    filtered = {name for d in stats.denominators.values() for name in d.where}
     for name in SIGNAL_COLUMNS:
-        codes, distinct = pd.factorize(frame[name].fillna("").astype(str), sort=True)
+        values = frame[name].fillna("").astype(str)
+        if name in OPTIONAL_COLUMNS and name not in filtered and (values == OPTIONAL_COLUMNS[name]).all():
+            continue
+        codes, distinct = pd.factorize(values, sort=True)
         columns[name] = {"values": [str(v) for v in distinct], "codes": codes.tolist()}
     return columns
 
@@ -53,7 +61,7 @@ def data_part(dataset: Dataset, stats: Stats, taxonomy_path: Path) -> dict[str, 
     urls = pd.Series(dataset.frame["url"].to_numpy(), index=dataset.frame["id"].to_numpy())
     return {"digest": {"data": _digest(dataset.source_path), "taxonomy": _digest(taxonomy_path)},
             "signals": {"ids": frame["id"].tolist(), "urls": urls.loc[frame["id"].to_numpy()].tolist(),
-                        "columns": _columns(frame)}}
+                        "columns": _columns(frame, stats)}}
 
 
 def snapshot(dataset: Dataset, stats: Stats, pages: list[BoundPage], taxonomy_path: Path,

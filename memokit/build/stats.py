@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..model import ALL, FILTER_FIELDS, Taxonomy
+from ..model import ALL, CODINGS, FILTER_FIELDS, Taxonomy, coding_of
 from .validate import Dataset
 
 #: z for a two-sided 95% interval.
@@ -235,6 +235,8 @@ class Stats:
             return [p.id for p in self.taxonomy.phases]
         if name in ("source", "year"):
             return self.breakdowns[(name, ALL)].keys()
+        if name == "coding":
+            return list(CODINGS)
         return sorted(self.frame[name].astype(str).unique())
 
     def _check_denominator(self, of: str) -> None:
@@ -311,7 +313,8 @@ def signal_frame(dataset: Dataset) -> pd.DataFrame:
     """Return one row per signal with the columns that stats filter and group on."""
     source = dataset.frame
     created = pd.to_datetime(source["created"], format="%Y-%m-%d")
-    frame = source[["id", "theme", "phase", "source", "community", "sample", "model_family", "tool"]].copy()
+    frame = source[["id", "theme", "phase", "source", "community", "sample", "model_family", "tool", "corpus"]].copy()
+    frame["coding"] = source["coded_by"].map({value: coding_of(value) for value in source["coded_by"].unique()})
     frame["created"] = created
     # The year is the ISO date's first four characters: "0999", never "999".
     frame["year"] = source["created"].str.slice(0, 4).where(created.notna(), UNKNOWN_YEAR)

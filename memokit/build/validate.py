@@ -30,7 +30,7 @@ from .load import RawRecord, RawTaxonomy, find_signals_file, iter_signals, read_
 #: The columns of ``Dataset.frame``: every signal field, lists joined with ";", dates as ISO text.
 COLUMNS = SIGNAL_FIELDS
 #: Fields with few distinct values: one string object per value keeps a million rows small.
-_SHARED_TEXT = ("source", "community", "theme", "phase", "model_family", "tool", "sample")
+_SHARED_TEXT = ("source", "community", "theme", "phase", "model_family", "tool", "sample", "coded_by", "corpus")
 _OWN = ("id", "url", "title", "summary")
 
 

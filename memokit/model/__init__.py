@@ -12,6 +12,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .agreement import AGREEMENT_FILE as AGREEMENT_FILE
+    from .agreement import AgreementSummary as AgreementSummary
+    from .agreement import landis_koch as landis_koch
     from .page import INDEX as INDEX
     from .page import ClaimSpec as ClaimSpec
     from .page import FrontMatter as FrontMatter
@@ -24,9 +27,16 @@ if TYPE_CHECKING:
     from .problems import Problems as Problems
     from .problems import grouped as grouped
     from .problems import printable as printable
+    from .signal import CODINGS as CODINGS
+    from .signal import HAND as HAND
+    from .signal import MODEL as MODEL
+    from .signal import MODEL_ACCEPTED as MODEL_ACCEPTED
+    from .signal import OPTIONAL_FIELDS as OPTIONAL_FIELDS
     from .signal import REQUIRED_FIELDS as REQUIRED_FIELDS
     from .signal import SIGNAL_FIELDS as SIGNAL_FIELDS
+    from .signal import UNRECORDED as UNRECORDED
     from .signal import Signal as Signal
+    from .signal import coding_of as coding_of
     from .taxonomy import ALL as ALL
     from .taxonomy import FILTER_FIELDS as FILTER_FIELDS
     from .taxonomy import Denominator as Denominator
@@ -45,9 +55,11 @@ if TYPE_CHECKING:
     from .urls import url_key as url_key
 
 _WHERE = {
+    "agreement": ("AGREEMENT_FILE", "AgreementSummary", "landis_koch"),
     "page": ("INDEX", "ClaimSpec", "FrontMatter", "HeadlineItem", "Page"),
     "problems": ("MAX_PRINTED", "InputError", "MemokitError", "Problem", "Problems", "grouped", "printable"),
-    "signal": ("REQUIRED_FIELDS", "SIGNAL_FIELDS", "Signal"),
+    "signal": ("CODINGS", "HAND", "MODEL", "UNRECORDED", "MODEL_ACCEPTED", "OPTIONAL_FIELDS", "REQUIRED_FIELDS", "SIGNAL_FIELDS", "Signal",
+               "coding_of"),
     "taxonomy": ("ALL", "FILTER_FIELDS", "Denominator", "Phase", "Taxonomy", "Theme"),
     "text": ("BANNED_RE", "NO_CONTROL", "NOT_BLANK", "SLUG", "SLUG_RE", "Line", "Text"),
     "urls": ("canonical_url", "display_host", "url_key"),

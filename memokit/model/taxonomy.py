@@ -11,6 +11,9 @@ ALL = "all"
 #: Fields a denominator, a binding or a scoped block may filter on.
 FILTER_FIELDS: tuple[str, ...] = (
     "theme", "phase", "source", "year", "community", "sample", "model_family", "tool",
+    # ``corpus`` as the signals give it; ``coding``, how each was coded: hand, model or unrecorded
+    # (from ``coded_by``), so that a memo can say how much rests on accepted suggestions.
+    "corpus", "coding",
 )
 
 

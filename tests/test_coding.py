@@ -1,0 +1,164 @@
+"""memokit code: the coding page's server (loopback only, session token, atomic writes) and the
+page itself in real Chromium, driven by keyboard as a coder would. Synthetic posts on example.com."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from helpers import make_data, signal
+from playwright.sync_api import Page, expect
+
+from memokit.build.validate import load_dataset
+from memokit.curate.coding import make_server
+from memokit.curate.store import QueueEntry, Suggestion, write_queue
+
+HOSTILE = '<img src=x onerror="window.pwned=1">"><script>window.pwned=1</script>'
+
+
+def entries() -> list[QueueEntry]:
+    return [
+        QueueEntry(id="q1", url="https://example.com/q/1", source="github", community="example/one",
+                   title="Synthetic: run crashes with CUDA out of memory " + HOSTILE, body="Synthetic body " + HOSTILE,
+                   created="2025-01-05",
+                   suggestion=Suggestion(theme="setup", best="setup", probability=0.91, evidence=("memory", "cuda"),
+                                         threshold=0.5)),
+        QueueEntry(id="q2", url="https://example.com/q/2", source="forum", community="example-forum",
+                   title="Synthetic: did the fine-tune improve?", body="",
+                   suggestion=Suggestion(theme=None, best="improve", probability=0.3, threshold=0.5)),
+        QueueEntry(id="q3", url="https://xn--80ak6aa92e.example.com/q/3", source="github", community="example/three",
+                   title="Synthetic: when to retrain on new data", sample="sweep", corpus="issues"),
+        QueueEntry(id="q4", url="javascript:alert(1)", source="github", community="example/four",
+                   title="Synthetic: a post with a bad link"),
+    ]
+
+
+@pytest.fixture
+def desk(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    data = make_data(tmp_path, [signal(1)])
+    write_queue(data, entries())
+    server = make_server(data, "ana", 0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/", data
+    server.shutdown()
+    server.server_close()
+
+
+def lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def request(base: str, method: str, path: str, body: dict | None = None, **headers: str) -> tuple[int, str]:
+    host, port = base.split("//")[1].rstrip("/").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    payload = json.dumps(body).encode() if body is not None else None
+    connection.request(method, path, body=payload, headers=headers)
+    response = connection.getresponse()
+    text = response.read().decode()
+    connection.close()
+    return response.status, text
+
+
+def token(base: str) -> str:
+    status, page = request(base, "GET", "/")
+    assert status == 200
+    return page.split('name="memokit-token" content="')[1].split('"')[0]
+
+
+def test_a_decision_needs_the_session_token_the_page_origin_and_a_loopback_host(desk) -> None:
+    base, data = desk
+    decide = {"id": "q1", "action": "accept"}
+    json_type = {"Content-Type": "application/json"}
+    assert request(base, "POST", "/api/decide", decide, **json_type)[0] == 403  # no token
+    good = {**json_type, "X-Memokit-Token": token(base)}
+    assert request(base, "POST", "/api/decide", decide, **good, Origin="https://evil.example")[0] == 403
+    assert request(base, "POST", "/api/decide", decide, **{**good, "Host": "evil.example"})[0] == 421
+    assert request(base, "GET", "/api/state", Host="rebound.example:80")[0] == 421
+    assert request(base, "POST", "/api/decide", decide, **{**good, "Content-Type": "text/plain"})[0] == 415
+    assert len(lines(data / "signals.jsonl")) == 1 and len(lines(data / "queue.jsonl")) == 4
+    status, _ = request(base, "POST", "/api/decide", decide, **good, Origin=base.rstrip("/"))
+    assert status == 200
+    coded = lines(data / "signals.jsonl")[-1]
+    assert coded["coded_by"] == "model-accepted:ana" and coded["theme"] == "setup" and coded["phase"] == "Train"
+    assert [e["id"] for e in lines(data / "queue.jsonl")] == ["q2", "q3", "q4"]
+
+
+def test_every_decision_leaves_data_the_build_accepts(desk) -> None:
+    base, data = desk
+    headers = {"Content-Type": "application/json", "X-Memokit-Token": token(base)}
+    assert request(base, "POST", "/api/decide", {"id": "q1", "action": "theme", "theme": "breakage",
+                                                 "summary": "A crash, coded by hand."}, **headers)[0] == 200
+    status, text = request(base, "POST", "/api/decide", {"id": "q2", "action": "accept"}, **headers)
+    assert status == 409 and "no suggestion to accept" in text  # it abstained
+    assert request(base, "POST", "/api/decide", {"id": "q2", "action": "theme", "theme": "nope"}, **headers)[0] == 409
+    assert request(base, "POST", "/api/decide", {"id": "q2", "action": "drop"}, **headers)[0] == 200
+    assert request(base, "POST", "/api/decide", {"id": "q3", "action": "theme", "theme": "retrain"}, **headers)[0] == 200
+    status, text = request(base, "POST", "/api/decide", {"id": "q4", "action": "theme", "theme": "setup"}, **headers)
+    assert status == 409 and "cannot be coded" in text  # its URL is not http(s): the build would refuse it
+    dataset = load_dataset(data)
+    assert list(dataset.frame["coded_by"]) == ["", "ana", "ana"]
+    assert list(dataset.frame["corpus"]) == ["", "", "issues"]
+    assert list(dataset.frame["summary"])[1:] == ["A crash, coded by hand.", "Synthetic: when to retrain on new data"]
+    assert lines(data / "dropped.jsonl")[0]["id"] == "q2" and [e["id"] for e in lines(data / "queue.jsonl")] == ["q4"]
+
+
+@pytest.mark.browser
+def test_coding_the_queue_by_keyboard(desk, page: Page) -> None:
+    base, data = desk
+    page.goto(base)
+    expect(page.locator("#title")).to_contain_text("CUDA out of memory")
+    # Untrusted text stays text.
+    expect(page.locator("#title")).to_contain_text("<script>")
+    assert page.evaluate("window.pwned") is None
+    expect(page.locator("#link")).to_have_text("example.com")
+    expect(page.locator("#suggestion")).to_contain_text("Getting a run to work (probability 91%)")
+    expect(page.locator("#suggestion")).to_contain_text("memory, cuda")
+    expect(page.locator("#themes li")).to_have_count(4)
+    expect(page.locator("#themes")).to_contain_text("Crashes and configuration.")  # the codebook's definition
+
+    page.keyboard.press("Enter")  # accept the suggestion
+    expect(page.locator("#title")).to_have_text("Synthetic: did the fine-tune improve?")
+    assert lines(data / "signals.jsonl")[-1]["coded_by"] == "model-accepted:ana"
+    expect(page.locator("#suggestion")).to_contain_text("No suggestion")
+    page.keyboard.press("Enter")  # nothing to accept: asks for a theme, writes nothing
+    expect(page.locator("#status")).to_contain_text("Pick a theme first")
+    assert len(lines(data / "signals.jsonl")) == 2
+
+    page.keyboard.press("2")  # the second theme in display order: improve
+    expect(page.locator('#themes button[data-theme="improve"]')).to_have_attribute("aria-pressed", "true")
+    page.keyboard.press("/")
+    page.keyboard.type("Synthetic summary typed by the coder")
+    page.keyboard.press("Enter")
+    expect(page.locator("#title")).to_have_text("Synthetic: when to retrain on new data")
+    last = lines(data / "signals.jsonl")[-1]
+    assert (last["theme"], last["coded_by"], last["summary"]) == ("improve", "ana", "Synthetic summary typed by the coder")
+    expect(page.locator("#link")).to_have_text("xn--80ak6aa92e.example.com")
+
+    page.keyboard.press("u")  # undo: the improve post is back, and out of the signals
+    expect(page.locator("#title")).to_have_text("Synthetic: did the fine-tune improve?")
+    assert len(lines(data / "signals.jsonl")) == 2
+    page.keyboard.press("s")  # skip it: it goes to the end
+    expect(page.locator("#title")).to_have_text("Synthetic: when to retrain on new data")
+    page.keyboard.press("d")  # drop the retrain post
+    expect(page.locator("#title")).to_have_text("Synthetic: a post with a bad link")
+    assert lines(data / "dropped.jsonl")[0]["id"] == "q3"
+    expect(page.locator("#link")).to_be_hidden()  # a javascript: URL is never a link
+
+    page.reload()  # closing the tab loses nothing: the queue is where it was
+    expect(page.locator("#title")).to_have_text("Synthetic: a post with a bad link")
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")  # its URL would never pass the build: refused, kept in the queue
+    expect(page.locator("#status")).to_contain_text("cannot be coded: expected an absolute http(s) URL")
+    page.keyboard.press("d")
+    expect(page.locator("#title")).to_have_text("Synthetic: did the fine-tune improve?")
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")
+    expect(page.locator("#empty")).to_be_visible()
+    assert [e["id"] for e in lines(data / "signals.jsonl")] == ["syn-1", "q1", "q2"]
+    assert lines(data / "queue.jsonl") == []
+    load_dataset(data)  # and the build reads it all

@@ -1,0 +1,77 @@
+"""memokit suggest and agreement on a small synthetic coded set (example.com): suggestions with
+their words, abstention below the threshold, training on title and body and never the summary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from helpers import make_data, signal
+
+from memokit.cli import main
+from memokit.curate.commands import coded_texts
+from memokit.curate.store import QueueEntry, read_queue, write_queue
+from memokit.model import Problems
+
+TOPICS = {"setup": ["cuda out of memory crash", "install fails with import error", "nan loss crash at step one",
+                    "config error crashes the trainer", "oom on a single gpu crash", "segfault when the run starts"],
+          "improve": ["is the fine tune better than base", "which metric shows improvement", "eval score did not improve",
+                      "outputs identical to the base model", "loss down but quality not better", "how to tell it improved"]}
+
+
+def coded() -> list[dict]:
+    records, n = [], 0
+    for theme, titles in TOPICS.items():
+        for title in titles:
+            for variant in ("", " again"):
+                n += 1
+                # The summary names the other theme: a classifier that read it would learn the wrong thing.
+                records.append(signal(n, theme=theme, title=f"Synthetic: {title}{variant}",
+                                      summary="Synthetic summary: " + ("evaluation" if theme == "setup" else "crash")))
+    return records
+
+
+def test_suggest_writes_a_theme_its_probability_and_words_and_abstains_when_unsure(tmp_path: Path, capsys) -> None:
+    data = make_data(tmp_path, coded())
+    write_queue(data, [
+        QueueEntry(id="q1", url="https://example.com/q/1", source="github", community="example/a",
+                   title="Synthetic: training crash with cuda out of memory"),
+        QueueEntry(id="q2", url="https://example.com/q/2", source="github", community="example/a",
+                   title="Synthetic: crash or improve"),
+    ])
+    assert main(["suggest", "--data", str(data), "--threshold", "0.7"]) == 0
+    problems = Problems()
+    first, second = read_queue(data, problems)
+    assert not problems
+    assert first.suggestion is not None and first.suggestion.theme == "setup" and first.suggestion.probability >= 0.7
+    assert {"crash", "cuda", "memory"} & set(first.suggestion.evidence)
+    assert second.suggestion is not None and second.suggestion.theme is None and second.suggestion.probability < 0.7
+    assert "suggested a theme for 1 of 2 queued posts; abstained on 1" in capsys.readouterr().out
+
+
+def test_the_classifier_reads_title_and_body_never_the_summary(tmp_path: Path) -> None:
+    data = make_data(tmp_path, coded())
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "github.jsonl").write_text(json.dumps({"url": "https://example.com/synthetic/1/", "title": "x",
+                                                  "body": "Synthetic body with a traceback"}) + "\n", encoding="utf-8")
+    texts, themes, with_body = coded_texts(data, [raw])
+    assert texts[0] == "Synthetic: cuda out of memory crash\nSynthetic body with a traceback" and with_body == 1
+    assert texts[1] == "Synthetic: cuda out of memory crash again"
+    assert not any("summary" in text for text in texts) and themes[:1] == ["setup"]
+
+
+def test_agreement_prints_kappa_per_theme_and_the_threshold(tmp_path: Path, capsys) -> None:
+    data = make_data(tmp_path, coded())
+    assert main(["agreement", "--data", str(data), "--folds", "3", "--save"]) == 0
+    out = capsys.readouterr().out
+    assert "all posts:       kappa" in out and "threshold for kappa ≥ 0.80" in out and "confusion" in out
+    saved = json.loads((data / "agreement.json").read_text(encoding="utf-8"))
+    assert saved["posts"] == 24 and saved["folds"] == 3 and -1 <= saved["kappa"] <= 1
+
+
+def test_too_few_coded_posts_is_one_clear_line(tmp_path: Path, capsys) -> None:
+    data = make_data(tmp_path, coded()[:16])  # improve has only four posts
+    assert main(["agreement", "--data", str(data)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "every theme needs at least 5 coded posts" in err[0] and "improve (4)" in err[0]
