@@ -507,13 +507,27 @@ def test_a_bar_and_a_table_row_open_the_drill_like_the_card(page: Page, served_s
                                                            flagship_signals: list[dict]) -> None:
     memo(page, served_site)
     bar = page.locator('#chart-theme svg a[data-drill="regression"]')
-    expect(bar).to_have_attribute("tabindex", "-1")  # the keyboard's way in is the table's link
+    count = len(posts_of(flagship_signals, "regression"))
+    percent = round(100 * count / len(flagship_signals))
+    expect(bar).to_have_attribute("aria-label", f"{THEME_LABELS['regression']}: {percent}%, {count} posts")
     bar.click()
     expect_open(page)
     expect(page.locator("#drill-title")).to_have_text(THEME_LABELS["regression"])
-    expect(items(page)).to_have_count(min(len(posts_of(flagship_signals, "regression")), 200))
+    expect(items(page)).to_have_count(min(count, 200))
     page.keyboard.press("Escape")
     expect_open(page, False)
+    expect(bar).to_be_focused()  # focus returns to the bar that opened it
+    # By keyboard: Tab from the bar before it reaches this one, Enter opens it; Escape comes back.
+    bars = page.locator("#chart-theme svg a[data-drill]")
+    before = [bars.nth(i).get_attribute("data-drill") for i in range(bars.count())].index("regression") - 1
+    bars.nth(before).focus()
+    page.keyboard.press("Tab")
+    expect(bar).to_be_focused()
+    page.keyboard.press("Enter")
+    expect_open(page)
+    expect(page).to_have_url(served_site + "index.html#drill=regression")
+    page.keyboard.press("Escape")
+    expect(bar).to_be_focused()
     page.locator("#chart-phase details.chart-data summary").click()
     row = page.locator('#chart-phase table a[data-drill="phase:Iterate"]')
     row.focus()

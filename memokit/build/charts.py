@@ -141,7 +141,8 @@ def _rows(shares: tuple[Share, ...], row_phases: tuple[str, ...], dimension: str
         is_phase = dimension == "phase"
         rows.append({"label": s.label, "percent": s.percent, "text": f"{s.percent}% ({s.count:,})", "phase": phase,
                      "href": f"{'phases' if is_phase else 'themes'}/{s.key}.html",
-                     "drill": f"phase:{s.key}" if is_phase else s.key})
+                     "drill": f"phase:{s.key}" if is_phase else s.key,
+                     "name": f"{s.label}: {s.percent}%, {s.count:,} {'post' if s.count == 1 else 'posts'}"})
     return rows
 
 
