@@ -394,18 +394,17 @@ def _jsonl_columns(path: Path, buf: bytes, starts: Any, ends: Any, first_line: i
     row_starts = starts[rows] - low
     # A key with the value null is told apart from a key left out by finding the nulls in the text:
     # every null of a row must belong to a field the row gives as null, or the row is checked alone.
-    nulls = np.zeros(len(rows), dtype=np.int64)
-    found = [m.start() for m in re.finditer(rb"null", run)]
-    if found:
-        np.add.at(nulls, np.searchsorted(row_starts, found, side="right") - 1, 1)
+    found = np.array([m.start() for m in re.finditer(rb"null", run)], dtype=np.int64)
+    owner = np.searchsorted(row_starts, found, side="right") - 1
+    nulls = np.bincount(owner, minlength=len(rows))
     given: dict[str, Any] = {}
     attributed = np.zeros(len(rows), dtype=np.int64)
-    names = b"|".join(re.escape(name.encode()) for name in known)
-    for match in re.finditer(rb'(?<!\\)"(' + names + rb')"[ \t\r]*:[ \t\r]*null', run):
-        row = int(np.searchsorted(row_starts, match.start(), side="right") - 1)
-        name = match.group(1).decode()
-        given.setdefault(name, np.zeros(len(rows), dtype=bool))[row] = True
-        attributed[row] += 1
+    key = re.compile(rb'(?<!\\)"(' + b"|".join(re.escape(name.encode()) for name in known) + rb')"[ \t\r]*:[ \t\r]*$')
+    for at, row in zip(found.tolist(), owner.tolist(), strict=True):
+        match = key.search(run, max(0, at - 120), at)
+        if match is not None:
+            given.setdefault(match.group(1).decode(), np.zeros(len(rows), dtype=bool))[row] = True
+            attributed[row] += 1
     per_row = nulls > attributed
     for name in table.column_names:
         if name not in known:  # an unknown key: the line reader says what it holds, and where

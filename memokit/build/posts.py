@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from markupsafe import Markup
 
 from ..model import SIGNAL_FIELDS, display_host
-from .columnar import STRING, url_keys
+from .columnar import url_keys
 
 #: Attributes every link to a post carries: the text behind it is from the internet.
 POST_REL = "noopener noreferrer nofollow ugc"
@@ -39,6 +39,8 @@ POST_TEMPLATE = Markup(POST_CARD.format(id="", heading="h3", url="", title="", s
 DRILL_FIELDS = ("id", "url", "host", "title", "source", "community", "created", "summary")
 #: What a spreadsheet takes for the start of a formula (OWASP, "CSV injection").
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Pages of posts made at a time (the cost of an Arrow call is then spread over many posts).
+BATCH_PAGES = 16
 #: Rows of ``signals.csv`` turned into text at a time.
 CSV_ROWS = 65_536
 
@@ -49,33 +51,56 @@ def safe_url(url: str) -> str:
 
 
 def _text(value: Any) -> pa.Scalar:
-    return pa.scalar(value, STRING)
+    return pa.scalar(value, TEXT)
 
 
-def _column(frame: pd.DataFrame, name: str) -> pa.Array:
+#: Arrow text with 32-bit offsets: its string kernels are several times faster than large_string's.
+TEXT = pa.string()
+
+
+def _column(frame: pd.DataFrame, name: str) -> pa.ChunkedArray:
     values = pa.array(frame[name], from_pandas=True)
+    if isinstance(values, pa.Array):
+        values = pa.chunked_array([values])
+    return values
+
+
+def _small(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One chunk of 32-bit-offset text (a page's worth of values)."""
     if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    return values.cast(STRING)
+        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    return values.cast(TEXT)
+
+
+def _replace_all(values: pa.Array, pairs: tuple[tuple[str, str], ...], special: str) -> pa.Array:
+    """Apply every replacement, only to the values that hold one of the ``special`` characters."""
+    needs = pc.fill_null(pc.match_substring_regex(values, special), False)
+    if not pc.any(needs).as_py():
+        return values
+    changed = values
+    for char, replacement in pairs:
+        changed = pc.replace_substring(changed, char, replacement)
+    return pc.if_else(needs, changed, values)
+
+
+_HTML = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("'", "&#39;"), ('"', "&#34;"))
+_JSON = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\t", "\\t"))
 
 
 def html_escape(values: pa.Array) -> pa.Array:
     """``markupsafe.escape`` of every value: & < > ' " as entities."""
-    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("'", "&#39;"), ('"', "&#34;")):
-        values = pc.replace_substring(values, char, entity)
-    return values
+    return _replace_all(values, _HTML, "[&<>'\"]")
 
 
 def json_text(values: pa.Array) -> pa.Array:
     """``json.dumps(value, ensure_ascii=False)`` of every value (a string, or null)."""
-    quoted = values
-    for char, escaped in (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\t", "\\t")):
-        quoted = pc.replace_substring(quoted, char, escaped)
-    quoted = pc.binary_join_element_wise(_text('"'), quoted, _text('"'), _text(""))
-    other = np.asarray(pc.fill_null(pc.match_substring_regex(values, r"[\x00-\x1f]"), False), dtype=bool)
+    quoted = pc.binary_join_element_wise(_text('"'), _replace_all(values, _JSON, '[\\\\"\n\t]'), _text('"'),
+                                         _text(""))
+    other = np.asarray(pc.fill_null(pc.match_substring_regex(values, r"[\x00-\x08\x0b-\x1f]"), False),
+                       dtype=bool)
     if other.any():  # other control characters (never in validated text): json's own escapes
         rows = np.flatnonzero(other)
-        fixed = pa.array([json.dumps(values[int(i)].as_py(), ensure_ascii=False) for i in rows], STRING)
+        fixed = pa.array([json.dumps(values[int(i)].as_py(), ensure_ascii=False) for i in rows], TEXT)
         quoted = _put(quoted, rows, fixed)
     return pc.fill_null(quoted, _text("null"))
 
@@ -91,14 +116,13 @@ def _put(values: pa.Array, rows: np.ndarray, replacement: pa.Array) -> pa.Array:
 
 def hosts(urls: pa.Array) -> pa.Array:
     """``display_host`` of every URL: for an ASCII host of the common shape, its lower case."""
-    parts = pc.extract_regex(urls, r"^[A-Za-z]+://(?P<host>[A-Za-z0-9.-]+)(?:[/?#]|$)")
-    found = pc.struct_field(parts, [0])
+    found = pc.struct_field(pc.extract_regex(urls, r"^[A-Za-z]+://(?P<host>[A-Za-z0-9.-]+)(?:[/?#]|$)"), [0])
     _, common = url_keys(urls)
-    simple = pa.array(common & np.asarray(parts.is_valid(), dtype=bool))
-    result = pc.if_else(simple, pc.utf8_lower(found), pa.nulls(len(urls), STRING))
-    rows = np.flatnonzero(~np.asarray(simple, dtype=bool))
+    simple = pa.array(common)
+    result = pc.if_else(simple, pc.utf8_lower(found), pa.nulls(len(urls), TEXT))
+    rows = np.flatnonzero(~common)
     if len(rows):
-        result = _put(result, rows, pa.array([display_host(urls[int(i)].as_py()) for i in rows], STRING))
+        result = _put(result, rows, pa.array([display_host(urls[int(i)].as_py()) for i in rows], TEXT))
     return result
 
 
@@ -106,7 +130,7 @@ def newest_first_order(frame: pd.DataFrame) -> np.ndarray:
     """The rows of ``frame`` newest first, undated posts last; ties by id, descending, so the order
     never depends on the input's order (the drill sorts the same way)."""
     created = _column(frame, "created")
-    table = pa.table({"undated": created.is_null(), "created": pc.fill_null(created, _text("")),
+    table = pa.table({"undated": pc.is_null(created), "created": pc.fill_null(created, ""),
                       "id": _column(frame, "id")})
     order = pc.sort_indices(table, sort_keys=[("undated", "ascending"), ("created", "descending"),
                                               ("id", "descending")])
@@ -114,55 +138,106 @@ def newest_first_order(frame: pd.DataFrame) -> np.ndarray:
 
 
 class Posts:
-    """Every post of the dataset, newest first, with its card's HTML and its drill JSON object."""
+    """Every post of the dataset, newest first; a page's cards and drill data are made from its
+    rows' columns when asked for, a page at a time, so they are never all held at once."""
+
+    _CARD_FIELDS = ("id", "url", "title", "source", "community", "created", "summary")
 
     def __init__(self, frame: pd.DataFrame, labels: Mapping[str, str]) -> None:
-        order = newest_first_order(frame)
-        take = pa.array(order)
-        self.columns = {name: pc.take(_column(frame, name), take) for name in SIGNAL_FIELDS}
-        columns = self.columns
-        columns["host"] = hosts(columns["url"])
-        self.theme = np.asarray(columns["theme"].to_numpy(zero_copy_only=False), dtype=object)
-        self.phase = np.asarray(columns["phase"].to_numpy(zero_copy_only=False), dtype=object)
-        keys = sorted(labels)
-        source_label = pc.take(pa.array([labels[k] for k in keys], STRING),
-                               pc.index_in(columns["source"], value_set=pa.array(keys, STRING)))
-        created = columns["created"]
-        date = pc.if_else(created.is_null(), _text(UNDATED), pc.binary_join_element_wise(
-            _text('<time datetime="'), created, _text('">'), created, _text("</time>"), _text("")))
-        urls = columns["url"]
-        http = pc.match_substring_regex(urls, r"^[Hh][Tt][Tt][Pp][Ss]?://")
-        fields = {
-            "id": html_escape(columns["id"]), "heading": None, "url": html_escape(pc.if_else(http, urls, _text("#"))),
-            "title": html_escape(columns["title"]), "source": html_escape(source_label),
-            "community": html_escape(columns["community"]), "host": html_escape(columns["host"]), "date": date,
-            "summary": html_escape(columns["summary"]),
-        }
-        pieces: list[Any] = []
+        self.order = newest_first_order(frame)
+        self.columns = {name: _column(frame, name) for name in {*self._CARD_FIELDS, *DRILL_FIELDS} - {"host"}}
+        theme = pc.dictionary_encode(_column(frame, "theme").take(pa.array(self.order)))
+        phase = pc.dictionary_encode(_column(frame, "phase").take(pa.array(self.order)))
+        self.theme = (theme.combine_chunks() if isinstance(theme, pa.ChunkedArray) else theme)
+        self.phase = (phase.combine_chunks() if isinstance(phase, pa.ChunkedArray) else phase)
+        self.labels = dict(labels)
+        card: list[Any] = []
         for literal, name, _, _ in string.Formatter().parse(POST_CARD):
-            if literal:
-                pieces.append(_text(literal))
-            if name is not None:
-                pieces.append(fields[name] if fields[name] is not None else _text("h2"))
-        self.html = pc.binary_join_element_wise(*pieces, _text(""))
-        drill: list[Any] = []
-        for number, name in enumerate(DRILL_FIELDS):
-            drill += [_text(("{" if number == 0 else ",") + json.dumps(name) + ":"), json_text(columns[name])]
-        self.drill = pc.binary_join_element_wise(*drill, _text("}"), _text(""))
+            card.append(literal)
+            card.append(name)
+        self.card = card
 
     def rows(self, field: str, value: str) -> np.ndarray:
         """Where, newest first, the posts whose ``field`` (theme or phase) is ``value`` stand."""
-        return np.flatnonzero((self.theme if field == "theme" else self.phase) == value)
+        encoded = self.theme if field == "theme" else self.phase
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
+        codes = encoded.dictionary.to_pylist()
+        if value not in codes:
+            return np.zeros(0, dtype=np.int64)
+        return np.flatnonzero(encoded.indices.to_numpy(zero_copy_only=False) == codes.index(value))
+
+    def _page(self, rows: np.ndarray, names: tuple[str, ...]) -> dict[str, pa.Array]:
+        index = pa.array(self.order[rows])
+        page = {name: _small(self.columns[name].take(index)) for name in names if name != "host"}
+        if "host" in names:
+            page["host"] = hosts(page["url"])
+        return page
 
     def cards(self, rows: np.ndarray) -> list[str]:
-        return [str(card) for card in self.html.take(pa.array(rows)).to_pylist()]
+        """The cards of the posts at ``rows``, as theme and phase pages list them."""
+        return [str(card) for card in self._cards(rows).to_pylist()] if len(rows) else []
 
-    def drill_json(self, rows: np.ndarray) -> str:
-        """The posts at ``rows`` as the JSON array of the drill's data."""
-        return "[" + ",".join(self.drill.take(pa.array(rows)).to_pylist()) + "]"
+    def _cards(self, rows: np.ndarray) -> pa.Array:
+        page = self._page(rows, (*self._CARD_FIELDS, "host"))
+        keys = sorted(self.labels)
+        source = pc.take(pa.array([self.labels[k] for k in keys], TEXT),
+                         pc.index_in(page["source"], value_set=pa.array(keys, TEXT)))
+        created = page["created"]
+        date = pc.if_else(pc.is_null(created), _text(UNDATED), pc.binary_join_element_wise(
+            _text('<time datetime="'), created, _text('">'), created, _text("</time>"), _text("")))
+        urls = page["url"]
+        http = pc.match_substring_regex(urls, r"^[Hh][Tt][Tt][Pp][Ss]?://")
+        fields = {
+            "id": html_escape(page["id"]), "heading": _text("h2"), "url": html_escape(pc.if_else(http, urls, _text("#"))),
+            "title": html_escape(page["title"]), "source": html_escape(source),
+            "community": html_escape(page["community"]), "host": html_escape(page["host"]), "date": date,
+            "summary": html_escape(page["summary"]),
+        }
+        pieces = [_text(part) if i % 2 == 0 else fields[part] for i, part in enumerate(self.card) if part]
+        return pc.binary_join_element_wise(*pieces, _text(""))
+
+    def _drill(self, rows: np.ndarray) -> pa.Array:
+        page = self._page(rows, DRILL_FIELDS)
+        drill: list[Any] = []
+        for number, name in enumerate(DRILL_FIELDS):
+            drill += [_text(("{" if number == 0 else ",") + json.dumps(name) + ":"), json_text(page[name])]
+        return pc.binary_join_element_wise(*drill, _text("}"), _text(""))
+
+    def listings(self, rows: np.ndarray, size: int) -> Iterator[str]:
+        """Yield, page by page (``size`` posts each), the cards of the posts at ``rows`` joined one
+        per line, as ``theme.html`` lists them (made many pages at a time)."""
+        for values in self._paged(rows, size, self._cards):
+            yield "    " + _joined(values, "\n    ") + "\n" if len(values) else ""
+
+    def drill_pages(self, rows: np.ndarray, size: int) -> Iterator[str]:
+        """Yield, page by page, the posts at ``rows`` as the JSON arrays of the drill's data."""
+        for values in self._paged(rows, size, self._drill):
+            yield "[" + _joined(values, ",") + "]"
+
+    @staticmethod
+    def _paged(rows: np.ndarray, size: int, make: Any) -> Iterator[pa.Array]:
+        if not len(rows):
+            yield pa.array([], TEXT)
+            return
+        step = size * BATCH_PAGES
+        for start in range(0, len(rows), step):
+            values = make(rows[start:start + step])
+            for first in range(0, len(values), size):
+                yield values.slice(first, size)
 
     def sources(self, rows: np.ndarray) -> list[str]:
-        return sorted(pc.unique(self.columns["source"].take(pa.array(rows))).to_pylist())
+        found = pc.unique(self.columns["source"].take(pa.array(self.order[rows])))
+        return sorted(str(s) for s in found.to_pylist())
+
+
+def _joined(values: pa.Array, separator: str) -> str:
+    """``separator.join(values)``, in Arrow."""
+    if not len(values):
+        return ""
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    lists = pa.ListArray.from_arrays(pa.array([0, len(values)], pa.int32()), values)
+    return str(pc.binary_join(lists, _text(separator))[0].as_py())
 
 
 def _quoting() -> str:
@@ -195,22 +270,20 @@ def signals_csv_chunks(frame: pd.DataFrame) -> Iterator[bytes]:
     csv.writer(header, lineterminator="\n").writerow(names)
     yield header.getvalue().encode()
     columns = [_column(frame, name) for name in names]
+    formula = "^[" + "".join(f"\\x{ord(c):02x}" for c in FORMULA_START) + "]"
     for start in range(0, len(frame), CSV_ROWS):
         cells = []
         for column in columns:
-            text = column.slice(start, CSV_ROWS)
-            formula = pc.fill_null(pc.starts_with(text, FORMULA_START[0]), False)
-            for char in FORMULA_START[1:]:
-                formula = pc.or_(formula, pc.fill_null(pc.starts_with(text, char), False))
-            text = pc.if_else(formula, pc.binary_join_element_wise(_text("'"), text, _text("")), text)
-            text = pc.fill_null(text, _text(""))
-            quote = pc.match_substring_regex(text, quoting)
-            quoted = pc.binary_join_element_wise(_text('"'), pc.replace_substring(text, '"', '""'), _text('"'),
-                                                 _text(""))
-            cells.append(pc.if_else(quote, quoted, text))
+            text = pc.fill_null(_small(column.slice(start, CSV_ROWS)), _text(""))
+            if pc.any(pc.match_substring_regex(text, f"{formula}|{quoting}")).as_py():
+                text = pc.if_else(pc.match_substring_regex(text, formula),
+                                  pc.binary_join_element_wise(_text("'"), text, _text("")), text)
+                quoted = pc.binary_join_element_wise(_text('"'), pc.replace_substring(text, '"', '""'), _text('"'),
+                                                     _text(""))
+                text = pc.if_else(pc.match_substring_regex(text, quoting), quoted, text)
+            cells.append(text)
         rows = pc.binary_join_element_wise(*cells, _text(","))
-        lines = pa.LargeListArray.from_arrays(pa.array([0, len(rows)], pa.int64()), rows)
-        yield pc.binary_join(lines, _text("\n"))[0].as_py().encode() + b"\n"
+        yield _joined(rows, "\n").encode() + b"\n"
 
 
 def signals_csv(frame: pd.DataFrame) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -244,20 +244,46 @@ def _group_pages(env: Environment, out: SiteWriter, site: dict[str, Any], group:
     posts; if ``checked`` is a list, add to it what ``page_warnings`` finds in the first page."""
     paging = pages_of(len(rows))
     pages = len(paging)
-    for page, first, stop in paging:
-        chunk = posts.cards(rows[first:stop])
+    for (page, first, stop), listing in zip(paging, posts.listings(rows, PAGE_SIZE), strict=True):
+        chunk = rows[first:stop]
         pagination = {
-            "page": page, "pages": pages, "first": first + 1 if chunk else 0, "last": first + len(chunk),
+            "page": page, "pages": pages, "first": first + 1 if len(chunk) else 0, "last": first + len(chunk),
             "previous": page_file(folder, group["id"], page - 1, "html").split("/")[-1] if page > 1 else None,
             "next": page_file(folder, group["id"], page + 1, "html").split("/")[-1] if page < pages else None,
         }
         context = {"site": site, "root": "../", "path": page_file(folder, group["id"], page, "html"),
                    "current": None, "group": group, "count": len(rows),
-                   "posts": [Markup(fragment) for fragment in chunk], "pagination": pagination}
+                   "posts": _Cards(posts, chunk), "posts_html": Markup(listing), "pagination": pagination}
         html = _render(env, "theme.html", context)
         if checked is not None and page == 1:
             checked.extend(page_warnings(page_file(folder, group["id"], page, "html"), html))
         out.write(page_file(folder, group["id"], page, "html"), html)
+
+
+class _Cards(Sequence[Markup]):
+    """A page's posts for ``theme.html`` (escaped HTML), made only if a template asks for them: the
+    built-in one shows ``posts_html``, the same cards joined."""
+
+    def __init__(self, posts: Posts, rows: np.ndarray) -> None:
+        self.posts, self.rows = posts, rows
+        self._cards: list[Markup] | None = None
+
+    def _all(self) -> list[Markup]:
+        if self._cards is None:
+            self._cards = [Markup(card) for card in self.posts.cards(self.rows)]
+        return self._cards
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Markup: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Markup]: ...
+
+    def __getitem__(self, index: int | slice) -> Markup | list[Markup]:
+        return self._all()[index]
 
 
 def _drill_data(out: SiteWriter, card: dict[str, Any], posts: Posts, rows: np.ndarray,
@@ -265,15 +291,13 @@ def _drill_data(out: SiteWriter, card: dict[str, Any], posts: Posts, rows: np.nd
     """Write a theme's posts for the drill, ``PAGE_SIZE`` to a file; the first file describes the rest."""
     paging = pages_of(len(rows))
     pages = len(paging)
-    for page, start, stop in paging:
+    for (page, _, _), chunk in zip(paging, posts.drill_pages(rows, PAGE_SIZE), strict=True):
         data: dict[str, Any] = {"theme": card["id"], "page": page, "pages": pages}
         if page == 1:
             data.update({"label": card["label"], "phase": card["phase"], "count": len(rows),
                          "sources": {s: labels[s] for s in posts.sources(rows)}})
         # The posts are JSON already: put them in as the last key, as json.dumps would.
-        head = _json(data)[:-2]
-        out.write(page_file("data/themes", card["id"], page, "json"),
-                  f'{head},"posts":{posts.drill_json(rows[start:stop])}}}\n')
+        out.write(page_file("data/themes", card["id"], page, "json"), f'{_json(data)[:-2]},"posts":{chunk}}}\n')
 
 
 def newest_first(frame: pd.DataFrame) -> pd.DataFrame:
