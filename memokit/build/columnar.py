@@ -36,6 +36,8 @@ _PY_SPACE_RE2 = "".join(f"\\x{{{ord(c):x}}}" for c in PY_SPACE)
 _URL = (rf"^(?P<scheme>[Hh][Tt][Tt][Pp][Ss]?)://(?P<host>[A-Za-z0-9.-]+)(?P<path>/[^#?{_PY_SPACE_RE2}]*)?"
         rf"(?P<query>\?[^#{_PY_SPACE_RE2}]*)?"
         rf"(?:#[^{_PY_SPACE_RE2}]*)?$")
+#: The same, for what a page shows of it (the host, group 2).
+URL_SHAPE = _URL
 _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 #: Text as the validated columns hold it (32-bit offsets: Arrow's faster kernels).

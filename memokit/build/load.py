@@ -385,7 +385,7 @@ def _jsonl_columns(path: Path, buf: bytes, starts: Any, ends: Any, first_line: i
         return Block(start, np.zeros(0, dtype=np.int64))
     schema = pa.schema([(name, STRING) for name in known if name in TEXT_FIELDS])
     try:
-        table = pj.read_json(pa.BufferReader(run), read_options=pj.ReadOptions(block_size=1 << 20),
+        table = pj.read_json(pa.BufferReader(run), read_options=pj.ReadOptions(block_size=1 << 20, use_threads=True),
                              parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer"))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from markupsafe import Markup
 
 from ..model import SIGNAL_FIELDS, display_host
-from .columnar import url_keys
+from .columnar import URL_SHAPE
 
 #: Attributes every link to a post carries: the text behind it is from the internet.
 POST_REL = "noopener noreferrer nofollow ugc"
@@ -72,15 +72,28 @@ def _small(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return values.cast(TEXT)
 
 
+def _occurring(values: pa.Array, chars: str) -> str:
+    """Which of ``chars`` occur anywhere in the text of ``values`` (32-bit text): a scan of its bytes."""
+    offsets, data = values.buffers()[1], values.buffers()[2]
+    if data is None or not len(values):
+        return ""
+    bounds = np.frombuffer(offsets, dtype=np.int32)
+    raw = bytes(memoryview(data)[int(bounds[values.offset]):int(bounds[values.offset + len(values)])])
+    return "".join(c for c in chars if c.encode() in raw)
+
+
+def _narrow(values: pa.Array) -> pa.Array:
+    """32-bit-offset text where it fits (its kernels are faster), else as it is."""
+    return values.cast(TEXT) if values.nbytes < 2**31 - 2**20 else values
+
+
 def _replace_all(values: pa.Array, pairs: tuple[tuple[str, str], ...], special: str) -> pa.Array:
-    """Apply every replacement, only to the values that hold one of the ``special`` characters."""
-    needs = pc.fill_null(pc.match_substring_regex(values, special), False)
-    if not pc.any(needs).as_py():
-        return values
-    changed = values
+    """Apply every replacement whose character occurs in ``values``."""
+    present = _occurring(values, "".join(char for char, _ in pairs))
     for char, replacement in pairs:
-        changed = pc.replace_substring(changed, char, replacement)
-    return pc.if_else(needs, changed, values)
+        if char in present:
+            values = pc.replace_substring(values, char, replacement)
+    return values
 
 
 _HTML = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("'", "&#39;"), ('"', "&#34;"))
@@ -116,10 +129,9 @@ def _put(values: pa.Array, rows: np.ndarray, replacement: pa.Array) -> pa.Array:
 
 def hosts(urls: pa.Array) -> pa.Array:
     """``display_host`` of every URL: for an ASCII host of the common shape, its lower case."""
-    found = pc.struct_field(pc.extract_regex(urls, r"^[A-Za-z]+://(?P<host>[A-Za-z0-9.-]+)(?:[/?#]|$)"), [0])
-    _, common = url_keys(urls)
-    simple = pa.array(common)
-    result = pc.if_else(simple, pc.utf8_lower(found), pa.nulls(len(urls), TEXT))
+    parts = pc.extract_regex(urls, URL_SHAPE)
+    common = np.asarray(parts.is_valid(), dtype=bool)
+    result = pc.if_else(pa.array(common), pc.utf8_lower(pc.struct_field(parts, [1])), pa.nulls(len(urls), TEXT))
     rows = np.flatnonzero(~common)
     if len(rows):
         result = _put(result, rows, pa.array([display_host(urls[int(i)].as_py()) for i in rows], TEXT))
@@ -144,12 +156,12 @@ class Posts:
     _CARD_FIELDS = ("id", "url", "title", "source", "community", "created", "summary")
 
     def __init__(self, frame: pd.DataFrame, labels: Mapping[str, str]) -> None:
-        self.order = newest_first_order(frame)
-        self.columns = {name: _column(frame, name) for name in {*self._CARD_FIELDS, *DRILL_FIELDS} - {"host"}}
-        theme = pc.dictionary_encode(_column(frame, "theme").take(pa.array(self.order)))
-        phase = pc.dictionary_encode(_column(frame, "phase").take(pa.array(self.order)))
-        self.theme = (theme.combine_chunks() if isinstance(theme, pa.ChunkedArray) else theme)
-        self.phase = (phase.combine_chunks() if isinstance(phase, pa.ChunkedArray) else phase)
+        order = pa.array(newest_first_order(frame))
+        # Each column once in the order of the listings: a page is then a slice, not a gather.
+        self.columns = {name: _narrow(_column(frame, name).take(order).combine_chunks())
+                        for name in sorted({*self._CARD_FIELDS, *DRILL_FIELDS} - {"host"})}
+        self.theme = pc.dictionary_encode(_column(frame, "theme").take(order)).combine_chunks()
+        self.phase = pc.dictionary_encode(_column(frame, "phase").take(order)).combine_chunks()
         self.labels = dict(labels)
         card: list[Any] = []
         for literal, name, _, _ in string.Formatter().parse(POST_CARD):
@@ -160,16 +172,18 @@ class Posts:
     def rows(self, field: str, value: str) -> np.ndarray:
         """Where, newest first, the posts whose ``field`` (theme or phase) is ``value`` stand."""
         encoded = self.theme if field == "theme" else self.phase
-        if isinstance(encoded, pa.ChunkedArray):
-            encoded = encoded.combine_chunks()
         codes = encoded.dictionary.to_pylist()
         if value not in codes:
             return np.zeros(0, dtype=np.int64)
         return np.flatnonzero(encoded.indices.to_numpy(zero_copy_only=False) == codes.index(value))
 
     def _page(self, rows: np.ndarray, names: tuple[str, ...]) -> dict[str, pa.Array]:
-        index = pa.array(self.order[rows])
-        page = {name: _small(self.columns[name].take(index)) for name in names if name != "host"}
+        if len(rows) and rows[-1] - rows[0] == len(rows) - 1:  # consecutive: a slice
+            page = {name: self.columns[name].slice(int(rows[0]), len(rows)).cast(TEXT) for name in names
+                    if name != "host"}
+        else:
+            index = pa.array(rows)
+            page = {name: _small(self.columns[name].take(index)) for name in names if name != "host"}
         if "host" in names:
             page["host"] = hosts(page["url"])
         return page
@@ -204,16 +218,16 @@ class Posts:
             drill += [_text(("{" if number == 0 else ",") + json.dumps(name) + ":"), json_text(page[name])]
         return pc.binary_join_element_wise(*drill, _text("}"), _text(""))
 
-    def listings(self, rows: np.ndarray, size: int) -> Iterator[str]:
+    def listings(self, rows: np.ndarray, size: int) -> Iterator[bytes | memoryview]:
         """Yield, page by page (``size`` posts each), the cards of the posts at ``rows`` joined one
-        per line, as ``theme.html`` lists them (made many pages at a time)."""
+        per line, as ``theme.html`` lists them, in UTF-8 (made many pages at a time)."""
         for values in self._paged(rows, size, self._cards):
-            yield "    " + _joined(values, "\n    ") + "\n" if len(values) else ""
+            yield _joined(values, "    ", "\n    ", "\n") if len(values) else b""
 
-    def drill_pages(self, rows: np.ndarray, size: int) -> Iterator[str]:
-        """Yield, page by page, the posts at ``rows`` as the JSON arrays of the drill's data."""
+    def drill_pages(self, rows: np.ndarray, size: int) -> Iterator[bytes | memoryview]:
+        """Yield, page by page, the posts at ``rows`` as the JSON arrays of the drill's data, in UTF-8."""
         for values in self._paged(rows, size, self._drill):
-            yield "[" + _joined(values, ",") + "]"
+            yield _joined(values, "[", ",", "]")
 
     @staticmethod
     def _paged(rows: np.ndarray, size: int, make: Any) -> Iterator[pa.Array]:
@@ -227,17 +241,19 @@ class Posts:
                 yield values.slice(first, size)
 
     def sources(self, rows: np.ndarray) -> list[str]:
-        found = pc.unique(self.columns["source"].take(pa.array(self.order[rows])))
+        found = pc.unique(self.columns["source"].take(pa.array(rows)))
         return sorted(str(s) for s in found.to_pylist())
 
 
-def _joined(values: pa.Array, separator: str) -> str:
-    """``separator.join(values)``, in Arrow."""
+def _joined(values: pa.Array, before: str, separator: str, after: str) -> bytes | memoryview:
+    """``before + separator.join(values) + after`` in UTF-8, made in Arrow (not as Python text)."""
     if not len(values):
-        return ""
+        return (before + after).encode()
     values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     lists = pa.ListArray.from_arrays(pa.array([0, len(values)], pa.int32()), values)
-    return str(pc.binary_join(lists, _text(separator))[0].as_py())
+    joined = pc.binary_join_element_wise(_text(before), pc.binary_join(lists, _text(separator)), _text(after),
+                                         _text(""))
+    return memoryview(joined[0].as_buffer())
 
 
 def _quoting() -> str:
@@ -259,7 +275,7 @@ def csv_columns(frame: pd.DataFrame) -> list[str]:
     return list(SIGNAL_FIELDS)
 
 
-def signals_csv_chunks(frame: pd.DataFrame) -> Iterator[bytes]:
+def signals_csv_chunks(frame: pd.DataFrame) -> Iterator[bytes | memoryview]:
     """Yield ``signals.csv`` (the validated signals in memokit's own input format, as pandas'
     ``to_csv`` wrote them) a few thousand rows at a time. A text cell that a spreadsheet would run
     as a formula (it starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is written
@@ -270,23 +286,23 @@ def signals_csv_chunks(frame: pd.DataFrame) -> Iterator[bytes]:
     csv.writer(header, lineterminator="\n").writerow(names)
     yield header.getvalue().encode()
     columns = [_column(frame, name) for name in names]
-    formula = "^[" + "".join(f"\\x{ord(c):02x}" for c in FORMULA_START) + "]"
+    starts = pa.array(FORMULA_START, TEXT)
     for start in range(0, len(frame), CSV_ROWS):
         cells = []
         for column in columns:
             text = pc.fill_null(_small(column.slice(start, CSV_ROWS)), _text(""))
-            if pc.any(pc.match_substring_regex(text, f"{formula}|{quoting}")).as_py():
-                text = pc.if_else(pc.match_substring_regex(text, formula),
-                                  pc.binary_join_element_wise(_text("'"), text, _text("")), text)
+            formula = pc.is_in(pc.utf8_slice_codeunits(text, 0, 1), value_set=starts)
+            if pc.any(formula).as_py():
+                text = pc.if_else(formula, pc.binary_join_element_wise(_text("'"), text, _text("")), text)
+            if _occurring(text, _QUOTING):
                 quoted = pc.binary_join_element_wise(_text('"'), pc.replace_substring(text, '"', '""'), _text('"'),
                                                      _text(""))
                 text = pc.if_else(pc.match_substring_regex(text, quoting), quoted, text)
             cells.append(text)
-        rows = pc.binary_join_element_wise(*cells, _text(","))
-        yield _joined(rows, "\n").encode() + b"\n"
+        yield _joined(pc.binary_join_element_wise(*cells, _text(",")), "", "\n", "\n")
 
 
 def signals_csv(frame: pd.DataFrame) -> str:
     """Return ``signals.csv`` whole (see ``signals_csv_chunks``)."""
-    return b"".join(signals_csv_chunks(frame)).decode()
+    return b"".join(bytes(chunk) for chunk in signals_csv_chunks(frame)).decode()
 

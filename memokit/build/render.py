@@ -251,13 +251,22 @@ def _group_pages(env: Environment, out: SiteWriter, site: dict[str, Any], group:
             "previous": page_file(folder, group["id"], page - 1, "html").split("/")[-1] if page > 1 else None,
             "next": page_file(folder, group["id"], page + 1, "html").split("/")[-1] if page < pages else None,
         }
+        # The cards go in as bytes where the page shows posts_html: they are never Python text.
         context = {"site": site, "root": "../", "path": page_file(folder, group["id"], page, "html"),
                    "current": None, "group": group, "count": len(rows),
-                   "posts": _Cards(posts, chunk), "posts_html": Markup(listing), "pagination": pagination}
-        html = _render(env, "theme.html", context)
+                   "posts": _Cards(posts, chunk), "posts_html": Markup(_LISTING), "pagination": pagination}
+        parts = _render(env, "theme.html", context).split(_LISTING)
         if checked is not None and page == 1:
+            html = bytes(listing).decode().join(parts)
             checked.extend(page_warnings(page_file(folder, group["id"], page, "html"), html))
-        out.write(page_file(folder, group["id"], page, "html"), html)
+        pieces: list[bytes | memoryview] = [parts[0].encode()]
+        for part in parts[1:]:
+            pieces += [listing, part.encode()]
+        out.write(page_file(folder, group["id"], page, "html"), pieces)
+
+
+#: Where a listing page's cards go, in the rendered template (a text no template or post holds).
+_LISTING = "\x00memokit-posts\x00"
 
 
 class _Cards(Sequence[Markup]):
@@ -297,7 +306,8 @@ def _drill_data(out: SiteWriter, card: dict[str, Any], posts: Posts, rows: np.nd
             data.update({"label": card["label"], "phase": card["phase"], "count": len(rows),
                          "sources": {s: labels[s] for s in posts.sources(rows)}})
         # The posts are JSON already: put them in as the last key, as json.dumps would.
-        out.write(page_file("data/themes", card["id"], page, "json"), f'{_json(data)[:-2]},"posts":{chunk}}}\n')
+        out.write(page_file("data/themes", card["id"], page, "json"),
+                  [f'{_json(data)[:-2]},"posts":'.encode(), chunk, b"}\n"])
 
 
 def newest_first(frame: pd.DataFrame) -> pd.DataFrame:

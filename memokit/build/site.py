@@ -68,7 +68,7 @@ class SiteWriter:
         self.progress = progress
         self.written: list[str] = []  # every file, in the order written
 
-    def write(self, relative: str, content: str | bytes | Iterable[bytes]) -> None:
+    def write(self, relative: str, content: str | bytes | Iterable[bytes | memoryview]) -> None:
         """Write one file: text, bytes, or bytes in pieces (a large file, never held whole)."""
         target = self.root / relative
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -82,8 +82,7 @@ class SiteWriter:
             size = 0
             with target.open("wb") as handle:
                 for piece in content:
-                    handle.write(piece)
-                    size += len(piece)
+                    size += handle.write(piece)
         self._count(relative, size)
 
     def reuse(self, relative: str, previous: Path) -> bool:
