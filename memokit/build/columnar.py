@@ -117,7 +117,8 @@ def rules() -> tuple[Rule, ...]:
         if annotation is str and None not in patterns:
             found.append(Rule(kind="text", min_length=low, max_length=high,
                               patterns=tuple(p for p in patterns if p), **common))
-        elif isinstance(annotation, types.UnionType) and set(args) == {date, type(None)} and not patterns:
+        elif typing.get_origin(annotation) in (types.UnionType, typing.Union) and set(args) == {date, type(None)} \
+                and not patterns:
             found.append(Rule(kind="date", **common))
         elif typing.get_origin(annotation) is tuple and len(args) == 2 and args[1] is Ellipsis and low is None \
                 and high is None and not patterns:

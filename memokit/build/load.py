@@ -397,14 +397,18 @@ def _jsonl_columns(path: Path, buf: bytes, starts: Any, ends: Any, first_line: i
     found = np.array([m.start() for m in re.finditer(rb"null", run)], dtype=np.int64)
     owner = np.searchsorted(row_starts, found, side="right") - 1
     nulls = np.bincount(owner, minlength=len(rows))
-    given: dict[str, Any] = {}
+    given_by_key: dict[bytes, Any] = {}
     attributed = np.zeros(len(rows), dtype=np.int64)
     key = re.compile(rb'(?<!\\)"(' + b"|".join(re.escape(name.encode()) for name in known) + rb')"[ \t\r]*:[ \t\r]*$')
     for at, row in zip(found.tolist(), owner.tolist(), strict=True):
         match = key.search(run, max(0, at - 120), at)
         if match is not None:
-            given.setdefault(match.group(1).decode(), np.zeros(len(rows), dtype=bool))[row] = True
+            name = match.group(1)
+            if name not in given_by_key:
+                given_by_key[name] = np.zeros(len(rows), dtype=bool)
+            given_by_key[name][row] = True
             attributed[row] += 1
+    given = {name.decode(): rows_given for name, rows_given in given_by_key.items()}
     per_row = nulls > attributed
     for name in table.column_names:
         if name not in known:  # an unknown key: the line reader says what it holds, and where

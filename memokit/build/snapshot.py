@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..model import ALL, FILTER_FIELDS, INDEX
 from ..versions import store
@@ -39,8 +42,14 @@ def _columns(frame: pd.DataFrame) -> dict[str, Any]:
     """Each coded field as its sorted distinct values and one code per signal (vectorised)."""
     columns: dict[str, Any] = {}
     for name in SIGNAL_COLUMNS:
-        codes, distinct = pd.factorize(frame[name].fillna("").astype(str), sort=True)
-        columns[name] = {"values": [str(v) for v in distinct], "codes": codes.tolist()}
+        encoded = pc.dictionary_encode(pa.array(frame[name].fillna("").astype(str), from_pandas=True))
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
+        distinct = [str(v) for v in encoded.dictionary.to_pylist()]
+        rank = np.empty(len(distinct), dtype=np.int64)
+        rank[sorted(range(len(distinct)), key=distinct.__getitem__)] = np.arange(len(distinct))
+        codes = rank[encoded.indices.to_numpy(zero_copy_only=False)] if len(distinct) else np.zeros(0, np.int64)
+        columns[name] = {"values": sorted(distinct), "codes": codes.tolist()}
     return columns
 
 
@@ -49,10 +58,13 @@ def data_part(dataset: Dataset, stats: Stats, taxonomy_path: Path) -> dict[str, 
     same for every build of the same data, so a preview keeps it (``BuildCache.snapshot_data``)."""
     order = stats.frame["id"].argsort(kind="stable").to_numpy()
     frame = stats.frame.iloc[order].reset_index(drop=True)
-    urls = pd.Series(dataset.frame["url"].to_numpy(), index=dataset.frame["id"].to_numpy())
+    ids = frame["id"].to_numpy(dtype=object)
+    if len(dataset.frame) == len(stats.frame) and (dataset.frame["id"].to_numpy() == stats.frame["id"].to_numpy()).all():
+        urls = dataset.frame["url"].to_numpy(dtype=object)[order]  # the same rows: by position
+    else:
+        urls = pd.Series(dataset.frame["url"].to_numpy(), index=dataset.frame["id"].to_numpy()).loc[ids].to_numpy()
     return {"digest": {"data": _digest(dataset.source_path), "taxonomy": _digest(taxonomy_path)},
-            "signals": {"ids": frame["id"].tolist(), "urls": urls.loc[frame["id"].to_numpy()].tolist(),
-                        "columns": _columns(frame)}}
+            "signals": {"ids": ids.tolist(), "urls": urls.tolist(), "columns": _columns(frame)}}
 
 
 def snapshot(dataset: Dataset, stats: Stats, pages: list[BoundPage], taxonomy_path: Path,

@@ -98,7 +98,7 @@ class _Columns:
 def to_frame(table: pa.Table) -> pd.DataFrame:
     """Return validated columns as ``Dataset.frame``: one Arrow-backed text column per field."""
     text = pd.StringDtype("pyarrow", na_value=np.nan)
-    frame = table.select(list(COLUMNS)).to_pandas(types_mapper={STRING: text}.get, self_destruct=True)
+    frame: pd.DataFrame = table.select(list(COLUMNS)).to_pandas(types_mapper={STRING: text}.get, self_destruct=True)
     return frame
 
 
@@ -188,7 +188,7 @@ def _load_signals(path: Path, taxonomy: Taxonomy, problems: Problems, warnings: 
             progress(f"reading {path.name}: {read:,} signals")
 
     table = pa.concat_tables(parts) if parts else _schema().empty_table()
-    ok = np.asarray(table[_OK].to_numpy(), dtype=bool)
+    keep = np.asarray(table[_OK].to_numpy(), dtype=bool)
     lines = table[_LINE].to_numpy()
     ordinals = table[_ORDINAL].to_numpy()
     for column, rank, field, message in (
@@ -200,12 +200,12 @@ def _load_signals(path: Path, taxonomy: Taxonomy, problems: Problems, warnings: 
         for i in np.flatnonzero(repeated):
             add(int(ordinals[i]), rank, [Problem(str(path), int(lines[i]), field,
                                                  message.format(value=shown[int(i)].as_py(), first=lines[first[i]]))])
-        ok &= ~repeated
+        keep &= ~repeated
     for *_, problem in sorted(found, key=lambda item: item[:3]):
         problems.items.append(problem)
     for name, (_, _, line) in sorted(unknown.items(), key=lambda item: item[1][:2]):
         warnings.append(printable(f"{path}:{line}: {name}: unknown field ignored (known: {', '.join(SIGNAL_FIELDS)})"))
-    return table.filter(pa.array(ok)).select(list(COLUMNS))
+    return table.filter(pa.array(keep)).select(list(COLUMNS))
 
 
 _KEY, _LINE, _ORDINAL, _OK = "\0key", "\0line", "\0ordinal", "\0ok"
