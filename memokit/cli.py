@@ -2,7 +2,8 @@
 
 ``memokit [options]`` builds (or, with ``--check``, checks); ``memokit serve`` is the live
 preview (``memokit.serve``); ``memokit new DIR`` starts a project (``memokit.scaffold``);
-``memokit pin`` and ``memokit compare`` keep and compare versions (``memokit.versions``).
+``memokit pin`` and ``memokit compare`` keep and compare versions (``memokit.versions``); ``memokit
+convert`` writes the signals as Parquet (``memokit.build.convert``).
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ def serve_parser() -> argparse.ArgumentParser:
 
 def _build_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, default=Path("data"), metavar="DIR",
-                   help="folder with signals.jsonl (or signals.csv) and taxonomy.toml (default: data)")
+                   help="folder with signals.jsonl (or signals.csv, or signals.parquet) and taxonomy.toml "
+                        "(default: data)")
     p.add_argument("--memo", type=Path, default=Path("memo"), metavar="DIR",
                    help="folder with index.md and further pages (default: memo)")
     p.add_argument("--templates", type=Path, default=None, metavar="DIR",
@@ -95,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         return _compare(argv[1:])
     if argv[:1] == ["pin"]:
         return _pin(argv[1:])
+    if argv[:1] == ["convert"]:
+        return _convert(argv[1:])
     if argv[:1] == ["serve"]:
         args = serve_parser().parse_args(argv[1:])
         _libraries_loaded()
@@ -185,6 +189,45 @@ def _compare(argv: list[str]) -> int:
     return EXIT_OK
 
 
+def convert_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="memokit convert",
+        description="Validate the signals file of the data folder (signals.jsonl or signals.csv) and write it as "
+                    "Parquet, which a build reads in place of it (keep one signals file in the folder).")
+    p.add_argument("--data", type=Path, default=Path("data"), metavar="DIR",
+                   help="folder with the signals file and taxonomy.toml (default: data)")
+    p.add_argument("--out", type=Path, default=None, metavar="FILE",
+                   help="the Parquet file to write (default: signals.parquet in the data folder)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but problems")
+    return p
+
+
+def _convert(argv: list[str]) -> int:
+    from .console import EXIT_INPUT, EXIT_OK
+    from .model.problems import InputError
+
+    args = convert_parser().parse_args(argv)
+    _libraries_loaded()
+    from .build.convert import convert
+
+    try:
+        target, dataset = convert(args.data, args.out)
+    except InputError as exc:
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        print(f"memokit: invalid input ({len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''}); "
+              "nothing was written", file=sys.stderr)
+        return EXIT_INPUT
+    for warning in dataset.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if not args.quiet:
+        print(f"wrote {target}: {len(dataset):,} signals from {dataset.source_path}")
+        if target.parent.resolve() == dataset.source_path.parent.resolve():
+            print(f"next: remove {dataset.source_path} (or move it out of {target.parent}): a data folder holds one "
+                  "signals file")
+    return EXIT_OK
+
+
 def _new(argv: list[str]) -> int:
     new = argparse.ArgumentParser(prog="memokit new", description="Start a new memo project that builds at once.")
     new.add_argument("folder", type=Path, help="a new or empty folder")
@@ -223,7 +266,7 @@ def entry() -> int:
             # (about 10% of the import time). ``_libraries_loaded`` freezes them and turns it back
             # on once they are in.
             gc.disable()
-            if "--check" not in sys.argv[1:] and command not in (["new"], ["compare"]):
+            if "--check" not in sys.argv[1:] and command not in (["new"], ["compare"], ["convert"]):
                 vega.start()
             code = main()
         finally:

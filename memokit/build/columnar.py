@@ -297,3 +297,5 @@ def url_keys(urls: pa.Array) -> tuple[pa.Array, np.ndarray]:
 
 #: The fields read as text from JSONL (a list field may also be a list; other kinds keep their type).
 TEXT_FIELDS = frozenset(rule.name for rule in RULES if rule.kind in ("text", "date"))
+#: The fields that may be null (an unknown date); in Parquet a null anywhere else is a value left out.
+NULLABLE = frozenset(rule.name for rule in RULES if rule.kind == "date")

@@ -476,6 +476,8 @@ def _parquet_blocks(path: Path, handle: BinaryIO, known: tuple[str, ...]) -> Ite
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from .columnar import NULLABLE
+
     start = 0
     try:
         parquet = pq.ParquetFile(handle)
@@ -488,11 +490,14 @@ def _parquet_blocks(path: Path, handle: BinaryIO, known: tuple[str, ...]) -> Ite
                     table = table.set_column(index, name, column.cast(column.type.value_type))
             n = table.num_rows
             lines = np.arange(start + 1, start + n + 1, dtype=np.int64)
+            # A Parquet file has every column in every row: a null is a value left out (an optional field
+            # takes its default), but where a field may be null (an unknown date) it is that null.
             given = {name: np.asarray(table.column(name).is_null().to_numpy(zero_copy_only=False), dtype=bool)
-                     for name in table.column_names}
+                     for name in table.column_names if name in NULLABLE}
 
             def record(i: int, table: Any = table, lines: Any = lines) -> RawRecord:
-                return RawRecord(path, int(lines[i]), table.slice(i, 1).to_pylist()[0])
+                row = table.slice(i, 1).to_pylist()[0]
+                return RawRecord(path, int(lines[i]), {k: v for k, v in row.items() if v is not None or k in NULLABLE})
 
             block = Block(start, lines, table=table, given_null=given, per_row=np.zeros(n, dtype=bool), record=record)
             if start == 0 and n:
