@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .expressions import FUNCTIONS, ExpressionError, _filters, parse
-from .stats import Stats
+from .stats import SIGNALS, Stats
 
 #: Resamples per claim: the support is known to within about a percentage point.
 RESAMPLES = 2000
@@ -70,7 +70,10 @@ def _cells(stats: Stats, fields: Sequence[str]) -> pd.DataFrame:
     """The signals grouped by ``fields``: one row per combination that occurs, with its count ``n``."""
     if not fields:
         return pd.DataFrame({"n": [stats.n]})
-    grouped = stats.frame.groupby(list(fields), dropna=False, observed=True, sort=True).size()
+    if SIGNALS in stats.frame.columns:  # statistics from aggregates: each row stands for its count
+        grouped = stats.frame.groupby(list(fields), dropna=False, observed=True, sort=True)[SIGNALS].sum()
+    else:
+        grouped = stats.frame.groupby(list(fields), dropna=False, observed=True, sort=True).size()
     return grouped.rename("n").reset_index()
 
 
