@@ -160,6 +160,8 @@ class Posts:
         # Each column once in the order of the listings: a page is then a slice, not a gather.
         self.columns = {name: _narrow(_column(frame, name).take(order).combine_chunks())
                         for name in sorted({*self._CARD_FIELDS, *DRILL_FIELDS} - {"host"})}
+        # Where each link leads, once for every post (the cards and the drill both show it).
+        self.columns["host"] = hosts(self.columns["url"].cast(TEXT)) if len(order) else pa.array([], TEXT)
         self.theme = pc.dictionary_encode(_column(frame, "theme").take(order)).combine_chunks()
         self.phase = pc.dictionary_encode(_column(frame, "phase").take(order)).combine_chunks()
         self.labels = dict(labels)
@@ -179,14 +181,9 @@ class Posts:
 
     def _page(self, rows: np.ndarray, names: tuple[str, ...]) -> dict[str, pa.Array]:
         if len(rows) and rows[-1] - rows[0] == len(rows) - 1:  # consecutive: a slice
-            page = {name: self.columns[name].slice(int(rows[0]), len(rows)).cast(TEXT) for name in names
-                    if name != "host"}
-        else:
-            index = pa.array(rows)
-            page = {name: _small(self.columns[name].take(index)) for name in names if name != "host"}
-        if "host" in names:
-            page["host"] = hosts(page["url"])
-        return page
+            return {name: self.columns[name].slice(int(rows[0]), len(rows)).cast(TEXT) for name in names}
+        index = pa.array(rows)
+        return {name: _small(self.columns[name].take(index)) for name in names}
 
     def cards(self, rows: np.ndarray) -> list[str]:
         """The cards of the posts at ``rows``, as theme and phase pages list them."""
@@ -222,12 +219,12 @@ class Posts:
         """Yield, page by page (``size`` posts each), the cards of the posts at ``rows`` joined one
         per line, as ``theme.html`` lists them, in UTF-8 (made many pages at a time)."""
         for values in self._paged(rows, size, self._cards):
-            yield _joined(values, "    ", "\n    ", "\n") if len(values) else b""
+            yield joined(values, "    ", "\n    ", "\n") if len(values) else b""
 
     def drill_pages(self, rows: np.ndarray, size: int) -> Iterator[bytes | memoryview]:
         """Yield, page by page, the posts at ``rows`` as the JSON arrays of the drill's data, in UTF-8."""
         for values in self._paged(rows, size, self._drill):
-            yield _joined(values, "[", ",", "]")
+            yield joined(values, "[", ",", "]")
 
     @staticmethod
     def _paged(rows: np.ndarray, size: int, make: Any) -> Iterator[pa.Array]:
@@ -245,7 +242,7 @@ class Posts:
         return sorted(str(s) for s in found.to_pylist())
 
 
-def _joined(values: pa.Array, before: str, separator: str, after: str) -> bytes | memoryview:
+def joined(values: pa.Array, before: str, separator: str, after: str) -> bytes | memoryview:
     """``before + separator.join(values) + after`` in UTF-8, made in Arrow (not as Python text)."""
     if not len(values):
         return (before + after).encode()
@@ -299,7 +296,7 @@ def signals_csv_chunks(frame: pd.DataFrame) -> Iterator[bytes | memoryview]:
                                                      _text(""))
                 text = pc.if_else(pc.match_substring_regex(text, quoting), quoted, text)
             cells.append(text)
-        yield _joined(pc.binary_join_element_wise(*cells, _text(",")), "", "\n", "\n")
+        yield joined(pc.binary_join_element_wise(*cells, _text(",")), "", "\n", "\n")
 
 
 def signals_csv(frame: pd.DataFrame) -> str:

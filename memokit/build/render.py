@@ -58,7 +58,7 @@ from .posts import (  # noqa: F401 -- POST_CARD, safe_url, signals_csv…: re-ex
 )
 from .prose import to_html
 from .site import SiteWriter
-from .snapshot import History
+from .snapshot import History, snapshot_json
 from .stats import Stats
 from .support import RESAMPLES
 from .validate import Dataset
@@ -127,7 +127,7 @@ def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: 
         "facts": [f.to_json() for p in pages for f in p.facts],
     }, indent=1))
     if history is not None:
-        out.write("data/snapshot.json", _json(history.snapshot))
+        out.write("data/snapshot.json", snapshot_json(history.snapshot))
         if history.versions:
             html = _render(env, "versions.html", {"site": site, "root": "", "path": VERSIONS_PAGE,
                                                   "current": "versions", "versions": _versions(history)})

@@ -11,6 +11,8 @@ posts added, dropped and recoded apart. Deterministic: the same inputs give the 
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from ..model import ALL, FILTER_FIELDS, INDEX
 from ..versions import store
 from ..versions.compare import Comparison, compare
 from .claims import BoundPage
+from .posts import joined, json_text
 from .stats import Stats
 from .validate import Dataset
 
@@ -38,33 +41,94 @@ def _digest(path: Path) -> str:
     return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _columns(frame: pd.DataFrame) -> dict[str, Any]:
-    """Each coded field as its sorted distinct values and one code per signal (vectorised)."""
-    columns: dict[str, Any] = {}
-    for name in SIGNAL_COLUMNS:
-        encoded = pc.dictionary_encode(pa.array(frame[name].fillna("").astype(str), from_pandas=True))
-        if isinstance(encoded, pa.ChunkedArray):
-            encoded = encoded.combine_chunks()
-        distinct = [str(v) for v in encoded.dictionary.to_pylist()]
-        rank = np.empty(len(distinct), dtype=np.int64)
-        rank[sorted(range(len(distinct)), key=distinct.__getitem__)] = np.arange(len(distinct))
-        codes = rank[encoded.indices.to_numpy(zero_copy_only=False)] if len(distinct) else np.zeros(0, np.int64)
-        columns[name] = {"values": sorted(distinct), "codes": codes.tolist()}
-    return columns
+class SignalColumns(Mapping[str, Any]):
+    """The snapshot's signals (``ids``, ``urls``, ``columns`` of codes) held as Arrow and numpy
+    arrays, not as a Python object per signal: their JSON is made in Arrow (``snapshot_json``), and
+    the lists a comparison reads are made only when it asks for them."""
+
+    _KEYS = ("ids", "urls", "columns")
+
+    def __init__(self, ids: pa.Array, urls: pa.Array, columns: dict[str, tuple[list[str], np.ndarray]]) -> None:
+        self.ids, self.urls, self.columns = ids, urls, columns
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "ids":
+            return self.ids.to_pylist()
+        if key == "urls":
+            return self.urls.to_pylist()
+        if key == "columns":
+            return {name: {"values": list(values), "codes": codes.tolist()} for name, (values, codes) in self.columns.items()}
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._KEYS)
+
+    def __len__(self) -> int:
+        return len(self._KEYS)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and {k: self[k] for k in self} == {k: other[k] for k in other}
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def json(self) -> list[bytes | memoryview]:
+        """The JSON of ``{"ids": …, "urls": …, "columns": …}`` as ``json.dumps`` (compact) writes it."""
+        pieces: list[bytes | memoryview] = [b'{"ids":', _array(json_text(self.ids)), b',"urls":',
+                                            _array(json_text(self.urls)), b',"columns":{']
+        for number, (name, (values, codes)) in enumerate(self.columns.items()):
+            head = ("," if number else "") + json.dumps(name, ensure_ascii=False) + ':{"values":'
+            pieces += [(head + json.dumps(values, ensure_ascii=False, separators=(",", ":")) + ',"codes":').encode(),
+                       _array(pa.array(codes).cast(pa.string())), b"}"]
+        pieces.append(b"}}")
+        return pieces
+
+
+def _array(text: pa.Array) -> bytes | memoryview:
+    """The JSON array of already-encoded values."""
+    return joined(text, "[", ",", "]")
+
+
+def _text(values: pd.Series) -> pa.Array:
+    found = pa.array(values, from_pandas=True)
+    if isinstance(found, pa.ChunkedArray):
+        found = found.combine_chunks()
+    return found.cast(pa.string())
+
+
+def _codes(values: pd.Series, order: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """A coded field as its sorted distinct values and one code per signal, in ``order``."""
+    encoded = pc.dictionary_encode(_text(values.fillna("").astype(str)))
+    distinct = [str(v) for v in encoded.dictionary.to_pylist()]
+    rank = np.empty(len(distinct), dtype=np.int64)
+    rank[sorted(range(len(distinct)), key=distinct.__getitem__)] = np.arange(len(distinct))
+    indices = encoded.indices.to_numpy(zero_copy_only=False)
+    return sorted(distinct), (rank[indices][order] if len(distinct) else np.zeros(0, np.int64))
 
 
 def data_part(dataset: Dataset, stats: Stats, taxonomy_path: Path) -> dict[str, Any]:
     """What a snapshot holds of the data alone (digests, and every signal's id, URL and codes): the
     same for every build of the same data, so a preview keeps it (``BuildCache.snapshot_data``)."""
-    order = stats.frame["id"].argsort(kind="stable").to_numpy()
-    frame = stats.frame.iloc[order].reset_index(drop=True)
-    ids = frame["id"].to_numpy(dtype=object)
+    order = np.asarray(stats.frame["id"].argsort(kind="stable").to_numpy(), dtype=np.int64)
+    ids = _text(stats.frame["id"]).take(pa.array(order))
     if len(dataset.frame) == len(stats.frame) and (dataset.frame["id"].to_numpy() == stats.frame["id"].to_numpy()).all():
-        urls = dataset.frame["url"].to_numpy(dtype=object)[order]  # the same rows: by position
+        urls = _text(dataset.frame["url"]).take(pa.array(order))  # the same rows: by position
     else:
-        urls = pd.Series(dataset.frame["url"].to_numpy(), index=dataset.frame["id"].to_numpy()).loc[ids].to_numpy()
+        by_id = pd.Series(dataset.frame["url"].to_numpy(), index=dataset.frame["id"].to_numpy())
+        urls = pa.array(by_id.loc[ids.to_numpy(zero_copy_only=False)].tolist(), pa.string())
+    columns = {name: _codes(stats.frame[name], order) for name in SIGNAL_COLUMNS}
     return {"digest": {"data": _digest(dataset.source_path), "taxonomy": _digest(taxonomy_path)},
-            "signals": {"ids": ids.tolist(), "urls": urls.tolist(), "columns": _columns(frame)}}
+            "signals": SignalColumns(ids, urls, columns)}
+
+
+def snapshot_json(snapshot_data: dict[str, Any]) -> list[bytes | memoryview]:
+    """``snapshot.json``: strict, compact JSON, its signals made in Arrow (``SignalColumns``)."""
+    signals = snapshot_data.get("signals")
+    if not isinstance(signals, SignalColumns):
+        return [(json.dumps(snapshot_data, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n").encode()]
+    marker = "\x00signals\x00"
+    text = json.dumps({**snapshot_data, "signals": marker}, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    head, tail = text.split(json.dumps(marker))
+    return [head.encode(), *signals.json(), (tail + "\n").encode()]
 
 
 def snapshot(dataset: Dataset, stats: Stats, pages: list[BoundPage], taxonomy_path: Path,

@@ -98,7 +98,9 @@ class _Columns:
 def to_frame(table: pa.Table) -> pd.DataFrame:
     """Return validated columns as ``Dataset.frame``: one Arrow-backed text column per field."""
     text = pd.StringDtype("pyarrow", na_value=np.nan)
-    frame: pd.DataFrame = table.select(list(COLUMNS)).to_pandas(types_mapper={STRING: text}.get, self_destruct=True)
+    table = table.select(list(COLUMNS))
+    table = table.cast(pa.schema([(name, WIDE) for name in COLUMNS]))
+    frame: pd.DataFrame = table.to_pandas(types_mapper={WIDE: text}.get, self_destruct=True)
     return frame
 
 
@@ -182,12 +184,12 @@ def _load_signals(path: Path, taxonomy: Taxonomy, problems: Problems, warnings: 
             part = extra if part is None else pa.concat_tables([part.cast(_schema()), extra])
             part = part.take(pc.sort_indices(part[_ORDINAL]))
         if part is not None and part.num_rows:
-            parts.append(part.cast(_schema()))
+            parts.append(part.cast(_schema(WIDE)))  # pandas holds text with 64-bit offsets: no copy later
         read += len(block)
         if progress is not None and len(block):
             progress(f"reading {path.name}: {read:,} signals")
 
-    table = pa.concat_tables(parts) if parts else _schema().empty_table()
+    table = pa.concat_tables(parts) if parts else _schema(WIDE).empty_table()
     keep = np.asarray(table[_OK].to_numpy(), dtype=bool)
     lines = table[_LINE].to_numpy()
     ordinals = table[_ORDINAL].to_numpy()
@@ -205,14 +207,19 @@ def _load_signals(path: Path, taxonomy: Taxonomy, problems: Problems, warnings: 
         problems.items.append(problem)
     for name, (_, _, line) in sorted(unknown.items(), key=lambda item: item[1][:2]):
         warnings.append(printable(f"{path}:{line}: {name}: unknown field ignored (known: {', '.join(SIGNAL_FIELDS)})"))
-    return table.filter(pa.array(keep)).select(list(COLUMNS))
+    table = table.select(list(COLUMNS))
+    # (A build stops on any problem: a filter, and its copy, is for the rows of a file with problems.)
+    return table if keep.all() else table.filter(pa.array(keep))
 
 
 _KEY, _LINE, _ORDINAL, _OK = "\0key", "\0line", "\0ordinal", "\0ok"
 
 
-def _schema() -> pa.Schema:
-    return pa.schema([*((name, STRING) for name in COLUMNS), (_KEY, STRING), (_LINE, pa.int64()),
+WIDE = pa.large_string()
+
+
+def _schema(text: pa.DataType = STRING) -> pa.Schema:
+    return pa.schema([*((name, text) for name in COLUMNS), (_KEY, text), (_LINE, pa.int64()),
                       (_ORDINAL, pa.int64()), (_OK, pa.bool_())])
 
 
