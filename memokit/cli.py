@@ -2,8 +2,10 @@
 
 ``memokit [options]`` builds (or, with ``--check``, checks); ``memokit serve`` is the live
 preview (``memokit.serve``); ``memokit new DIR`` starts a project (``memokit.scaffold``);
-``memokit pin`` and ``memokit compare`` keep and compare versions (``memokit.versions``);
-``memokit ingest``, ``suggest``, ``agreement`` and ``code`` curate raw posts (``memokit.curate``).
+``memokit pin`` and ``memokit compare`` keep and compare versions (``memokit.versions``); ``memokit
+convert`` writes the signals as Parquet (``memokit.build.convert``); ``memokit collect`` gathers raw
+posts (``memokit.collect``); ``memokit ingest``, ``suggest``, ``agreement`` and ``code`` curate them
+(``memokit.curate``).
 """
 
 from __future__ import annotations
@@ -56,7 +58,8 @@ def serve_parser() -> argparse.ArgumentParser:
 
 def _build_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, default=Path("data"), metavar="DIR",
-                   help="folder with signals.jsonl (or signals.csv) and taxonomy.toml (default: data)")
+                   help="folder with signals.jsonl (or signals.csv, or signals.parquet) and taxonomy.toml "
+                        "(default: data)")
     p.add_argument("--memo", type=Path, default=Path("memo"), metavar="DIR",
                    help="folder with index.md and further pages (default: memo)")
     p.add_argument("--templates", type=Path, default=None, metavar="DIR",
@@ -107,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         from .curate.commands import run
 
         return run(argv[0], argv[1:])
+    if argv[:1] == ["convert"]:
+        return _convert(argv[1:])
     if argv[:1] == ["serve"]:
         args = serve_parser().parse_args(argv[1:])
         _libraries_loaded()
@@ -215,6 +220,19 @@ def collect_parser() -> argparse.ArgumentParser:
     return p
 
 
+def convert_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="memokit convert",
+        description="Validate the signals file of the data folder (signals.jsonl or signals.csv) and write it as "
+                    "Parquet, which a build reads in place of it (keep one signals file in the folder).")
+    p.add_argument("--data", type=Path, default=Path("data"), metavar="DIR",
+                   help="folder with the signals file and taxonomy.toml (default: data)")
+    p.add_argument("--out", type=Path, default=None, metavar="FILE",
+                   help="the Parquet file to write (default: signals.parquet in the data folder)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but problems")
+    return p
+
+
 def _collect(argv: list[str]) -> int:
     from .console import EXIT_SIGNAL, TerminalProgress
 
@@ -249,6 +267,32 @@ def _collect(argv: list[str]) -> int:
             progress.clear()
     # Every line was printed as it came (``say`` and ``warn``), so a long run reports as it goes.
     return report.code
+
+
+def _convert(argv: list[str]) -> int:
+    from .console import EXIT_INPUT, EXIT_OK
+    from .model.problems import InputError
+
+    args = convert_parser().parse_args(argv)
+    _libraries_loaded()
+    from .build.convert import convert
+
+    try:
+        target, dataset = convert(args.data, args.out)
+    except InputError as exc:
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        print(f"memokit: invalid input ({len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''}); "
+              "nothing was written", file=sys.stderr)
+        return EXIT_INPUT
+    for warning in dataset.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if not args.quiet:
+        print(f"wrote {target}: {len(dataset):,} signals from {dataset.source_path}")
+        if target.parent.resolve() == dataset.source_path.parent.resolve():
+            print(f"next: remove {dataset.source_path} (or move it out of {target.parent}): a data folder holds one "
+                  "signals file")
+    return EXIT_OK
 
 
 def _new(argv: list[str]) -> int:
@@ -289,7 +333,8 @@ def entry() -> int:
             # (about 10% of the import time). ``_libraries_loaded`` freezes them and turns it back
             # on once they are in.
             gc.disable()
-            if "--check" not in sys.argv[1:] and command not in (["new"], ["compare"], ["collect"], *([c] for c in CURATE)):
+            if "--check" not in sys.argv[1:] and command not in (["new"], ["compare"], ["convert"], ["collect"],
+                                                                 *([c] for c in CURATE)):
                 vega.start()
             code = main()
         finally:

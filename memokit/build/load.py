@@ -1,4 +1,9 @@
-"""Stage 1, load: read the signals (JSONL or CSV) and the taxonomy (TOML) into raw records."""
+"""Stage 1, load: read the signals (JSONL, CSV or Parquet) and the taxonomy (TOML).
+
+Signals are read in blocks of columns (``read_blocks``): JSONL by pyarrow's parser, CSV by Python's
+own reader, Parquet by pyarrow. Where the fast reader refuses a run of lines, those lines are read
+one at a time as before (``iter_signals``), which words each problem with its line.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,14 @@ import csv
 import json
 import re
 import tomllib
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ..model import Problems
+from ..model import Problem, Problems
 
-SIGNAL_FILES = ("signals.jsonl", "signals.csv")
+SIGNAL_FILES = ("signals.jsonl", "signals.csv", "signals.parquet")
 TAXONOMY_FILE = "taxonomy.toml"
 
 
@@ -61,7 +66,12 @@ def iter_signals(path: Path, problems: Problems) -> Iterator[RawRecord]:
     count = 0
     try:
         with path.open("rb") as handle:
-            lines = _read_csv(path, handle, problems) if path.suffix == ".csv" else _read_jsonl(path, handle, problems)
+            if path.suffix == ".parquet":
+                lines = _read_parquet(path, handle, problems)
+            elif path.suffix == ".csv":
+                lines = _read_csv(path, handle, problems)
+            else:
+                lines = _read_jsonl(path, handle, problems)
             for record in lines:
                 count += 1
                 yield record
@@ -73,7 +83,12 @@ def iter_signals(path: Path, problems: Problems) -> Iterator[RawRecord]:
 
 
 def _read_jsonl(path: Path, handle: BinaryIO, problems: Problems) -> Iterator[RawRecord]:
-    for number, chunk in enumerate(handle, start=1):
+    return _jsonl_records(path, enumerate(handle, start=1), problems)
+
+
+def _jsonl_records(path: Path, lines: Iterable[tuple[int, bytes]], problems: Problems) -> Iterator[RawRecord]:
+    """Read numbered JSONL lines one at a time; every unreadable line becomes a problem."""
+    for number, chunk in lines:
         if number == 1 and chunk.startswith(b"\xef\xbb\xbf"):
             chunk = chunk[3:]
         chunk = chunk.rstrip(b"\r\n")
@@ -120,6 +135,13 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _read_csv(path: Path, handle: BinaryIO, problems: Problems) -> Iterator[RawRecord]:
+    for start, header, row in _csv_rows(path, handle, problems):
+        # A spreadsheet on Windows writes line breaks inside quoted cells as CRLF.
+        yield RawRecord(path, start, dict(zip(header, (cell.replace("\r\n", "\n") for cell in row), strict=True)))
+
+
+def _csv_rows(path: Path, handle: BinaryIO, problems: Problems) -> Iterator[tuple[int, list[str], list[str]]]:
+    """Yield each record of a CSV file as (its first line, the header, its cells)."""
     reader = csv.reader(_decoded_lines(path, handle, problems), strict=True)
     header: list[str] | None = None
     end_of_previous = 0
@@ -139,13 +161,21 @@ def _read_csv(path: Path, handle: BinaryIO, problems: Problems) -> Iterator[RawR
             if len(row) != len(header):
                 problems.add(path, start, None, f"expected {len(header)} columns as in the header, got {len(row)}")
                 continue
-            # A spreadsheet on Windows writes line breaks inside quoted cells as CRLF.
-            cells = [cell.replace("\r\n", "\n") for cell in row]
-            yield RawRecord(path, start, dict(zip(header, cells, strict=True)))
+            yield start, header, row
     except csv.Error as exc:
         # The record that broke started after the last complete one (an unclosed quote runs on).
         problems.add(path, end_of_previous + 1 if "end of data" in str(exc) else reader.line_num, None,
                      f"malformed CSV: {exc}")
+
+
+def _read_parquet(path: Path, handle: BinaryIO, problems: Problems) -> Iterator[RawRecord]:
+    """Yield each row of a Parquet file as a record; its line is the row's number, from 1."""
+    for block in _parquet_blocks(path, handle, ()):
+        for _, problem in block.problems:
+            problems.items.append(problem)
+        if block.record is not None:
+            for i in range(len(block)):
+                yield block.record(i)
 
 
 def _decoded_lines(path: Path, handle: BinaryIO, problems: Problems) -> Iterator[str]:
@@ -230,3 +260,272 @@ def utf8_error_line(raw: bytes, error: UnicodeDecodeError) -> int:
 def _first_line(error: BaseException) -> str:
     text = str(error).strip().split("\n")[0] or type(error).__name__
     return text if len(text) <= 120 else text[:117] + "..."
+
+
+# --- reading in blocks of columns ---------------------------------------------------------------
+
+#: Bytes of JSONL handed to the column reader at a time (a few thousand lines).
+BLOCK_BYTES = 8 << 20
+#: Records of CSV, and rows of Parquet, per block.
+BLOCK_ROWS = 65_536
+#: A run of lines the column reader refuses is halved until it is this short, then read line by line.
+SMALLEST_RUN = 64
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass
+class Block:
+    """Consecutive records of a signals file, as columns where the fast reader could read them.
+
+    ``table`` has one column per key read (None: the records are in ``records``, read one at a
+    time); ``lines`` holds each row's line (a Parquet file's row number); ``given_null[name]``
+    marks the rows that give ``name`` as null rather than leaving it out; ``per_row`` marks rows to
+    check one at a time whatever the columns say; ``record(i)`` is row ``i`` as a ``RawRecord``.
+    ``problems`` are those met while reading, each with the number of records read before it;
+    ``unknown`` the keys of a header or schema that no field has, with the line and position of
+    their first appearance."""
+
+    start: int
+    lines: Any  # numpy array of int
+    table: Any = None  # pyarrow.Table
+    given_null: dict[str, Any] = field(default_factory=dict)
+    per_row: Any = None  # numpy array of bool
+    record: Callable[[int], RawRecord] | None = None
+    records: list[RawRecord] = field(default_factory=list)
+    problems: list[tuple[int, Problem]] = field(default_factory=list)
+    unknown: list[tuple[str, int, int]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.records) if self.table is None else int(self.table.num_rows)
+
+
+def read_blocks(path: Path, known: tuple[str, ...]) -> Iterator[Block]:
+    """Yield the records of a signals file in blocks (``Block``); ``known`` are the fields of a
+    signal. A file that cannot be opened, or holds no record, ends with a block holding only that
+    problem."""
+    count = 0
+    problems: list[Problem] = []
+    try:
+        with path.open("rb") as handle:
+            if path.suffix == ".parquet":
+                blocks = _parquet_blocks(path, handle, known)
+            elif path.suffix == ".csv":
+                blocks = _csv_blocks(path, handle)
+            else:
+                blocks = _jsonl_blocks(path, handle, known)
+            for block in blocks:
+                count += len(block)
+                problems.extend(problem for _, problem in block.problems)
+                yield block
+    except OSError as exc:
+        yield Block(count, [], problems=[(count, Problem(str(path), None, None,
+                                                         f"cannot read: {exc.strerror or exc}"))])
+        return
+    if not count and not problems:
+        yield Block(0, [], problems=[(0, Problem(str(path), None, None, "no signals: the file holds no records"))])
+
+
+def _positioned(records: Iterator[RawRecord], problems: Problems, start: int, block: Block) -> None:
+    """Run a per-line reader into ``block``, tagging each problem with the records read before it."""
+    done = 0
+    for record in records:
+        block.problems.extend((start + len(block.records), p) for p in problems.items[done:])
+        done = len(problems.items)
+        block.records.append(record)
+    block.problems.extend((start + len(block.records), p) for p in problems.items[done:])
+
+
+def _jsonl_blocks(path: Path, handle: BinaryIO, known: tuple[str, ...]) -> Iterator[Block]:
+    import numpy as np
+
+    first_line, start = 1, 0
+    while True:
+        buf = handle.read(BLOCK_BYTES)
+        if not buf:
+            return
+        if not buf.endswith(b"\n"):
+            buf += handle.readline()
+        newlines = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
+        starts = np.concatenate([[0], newlines + 1])
+        if starts[-1] == len(buf):
+            starts = starts[:-1]
+        ends = np.append(starts[1:], len(buf))
+        for block in _jsonl_runs(path, buf, starts, ends, first_line, start, known):
+            start += len(block)
+            yield block
+        first_line += len(starts)
+
+
+def _jsonl_runs(path: Path, buf: bytes, starts: Any, ends: Any, first_line: int, start: int,
+                known: tuple[str, ...]) -> Iterator[Block]:
+    """Read lines ``starts``/``ends`` of ``buf`` as columns; a run the reader refuses is halved
+    until it is short, and then read one line at a time."""
+    pending = [(0, len(starts))]
+    while pending:
+        low, high = pending.pop(0)
+        block = _jsonl_columns(path, buf, starts[low:high], ends[low:high], first_line + low, start, known)
+        if block is None and high - low > SMALLEST_RUN:
+            middle = (low + high) // 2
+            pending[:0] = [(low, middle), (middle, high)]
+            continue
+        if block is None:
+            block = Block(start, [])
+            lines = ((first_line + low + i, buf[s:e]) for i, (s, e) in enumerate(zip(starts[low:high],
+                                                                                     ends[low:high], strict=True)))
+            collected = Problems()
+            _positioned(_jsonl_records(path, lines, collected), collected, start, block)
+            block.lines = [record.line for record in block.records]
+        start += len(block)
+        yield block
+
+
+def _jsonl_columns(path: Path, buf: bytes, starts: Any, ends: Any, first_line: int, start: int,
+                   known: tuple[str, ...]) -> Block | None:
+    """Read a run of JSONL lines with pyarrow; None if it refuses them, or reads them otherwise
+    than Python's ``json`` would (then they are read line by line)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    from .columnar import STRING, TEXT_FIELDS
+
+    starts = starts.copy()
+    if first_line == 1 and buf.startswith(_BOM):
+        starts[0] += 3
+    low, high = int(starts[0]), int(ends[-1])
+    run = buf[low:high]
+    try:
+        run.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    # A line is blank when it holds only white space; those are skipped, as the line reader does.
+    nonblank = np.frombuffer(buf, dtype=np.uint8)[np.minimum(starts, len(buf) - 1)] == ord("{")
+    for i in np.flatnonzero(~nonblank):
+        nonblank[i] = bool(buf[int(starts[i]):int(ends[i])].strip())
+    rows = np.flatnonzero(nonblank)
+    if not len(rows):
+        return Block(start, np.zeros(0, dtype=np.int64))
+    schema = pa.schema([(name, STRING) for name in known if name in TEXT_FIELDS])
+    try:
+        table = pj.read_json(pa.BufferReader(run), read_options=pj.ReadOptions(block_size=1 << 20, use_threads=True),
+                             parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+    if table.num_rows != len(rows):
+        return None  # two objects on one line, or something else read otherwise
+    row_starts = starts[rows] - low
+    # A key with the value null is told apart from a key left out by finding the nulls in the text:
+    # every null of a row must belong to a field the row gives as null, or the row is checked alone.
+    found = np.array([m.start() for m in re.finditer(rb"null", run)], dtype=np.int64)
+    owner = np.searchsorted(row_starts, found, side="right") - 1
+    nulls = np.bincount(owner, minlength=len(rows))
+    given_by_key: dict[bytes, Any] = {}
+    attributed = np.zeros(len(rows), dtype=np.int64)
+    key = re.compile(rb'(?<!\\)"(' + b"|".join(re.escape(name.encode()) for name in known) + rb')"[ \t\r]*:[ \t\r]*$')
+    for at, row in zip(found.tolist(), owner.tolist(), strict=True):
+        match = key.search(run, max(0, at - 120), at)
+        if match is not None:
+            name = match.group(1)
+            if name not in given_by_key:
+                given_by_key[name] = np.zeros(len(rows), dtype=bool)
+            given_by_key[name][row] = True
+            attributed[row] += 1
+    given = {name.decode(): rows_given for name, rows_given in given_by_key.items()}
+    per_row = nulls > attributed
+    for name in table.column_names:
+        if name not in known:  # an unknown key: the line reader says what it holds, and where
+            per_row |= np.asarray(table.column(name).is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    lines = first_line + rows
+    row_ends = np.append(row_starts[1:], len(run))
+
+    def record(i: int) -> RawRecord:
+        line = buf[low + int(row_starts[i]):low + int(row_ends[i])]
+        number = int(lines[i])
+        collected = Problems()
+        found = list(_jsonl_records(path, iter([(number, line)]), collected))
+        return found[0] if found else RawRecord(path, number, {})
+
+    return Block(start, lines, table=table, given_null=given, per_row=per_row, record=record)
+
+
+def _csv_blocks(path: Path, handle: BinaryIO) -> Iterator[Block]:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from .columnar import STRING
+
+    collected = Problems()
+    rows = _csv_rows(path, handle, collected)
+    start, done, header_seen = 0, 0, False
+    while True:
+        batch: list[tuple[int, list[str], list[str]]] = []
+        block = Block(start, [])
+        for row in rows:
+            block.problems.extend((start + len(batch), p) for p in collected.items[done:])
+            done = len(collected.items)
+            batch.append(row)
+            if len(batch) == BLOCK_ROWS:
+                break
+        block.problems.extend((start + len(batch), p) for p in collected.items[done:])
+        done = len(collected.items)
+        if not batch:
+            if block.problems:
+                yield block
+            return
+        header = batch[0][1]
+        columns = list(zip(*(cells for _, _, cells in batch), strict=True))
+        # A spreadsheet on Windows writes line breaks inside quoted cells as CRLF.
+        block.table = pa.table({name: pc.replace_substring(pa.array(values, STRING), "\r\n", "\n")
+                                for name, values in zip(header, columns, strict=True)})
+        block.lines = np.array([line for line, _, _ in batch], dtype=np.int64)
+        block.per_row = np.zeros(len(batch), dtype=bool)
+
+        def record(i: int, batch: list[tuple[int, list[str], list[str]]] = batch) -> RawRecord:
+            line, names, cells = batch[i]
+            return RawRecord(path, line, dict(zip(names, (c.replace("\r\n", "\n") for c in cells), strict=True)))
+
+        block.record = record
+        if not header_seen:
+            header_seen = True
+            block.unknown = [(name, batch[0][0], position) for position, name in enumerate(header)]
+        yield block
+        start += len(batch)
+
+
+def _parquet_blocks(path: Path, handle: BinaryIO, known: tuple[str, ...]) -> Iterator[Block]:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .columnar import NULLABLE
+
+    start = 0
+    try:
+        parquet = pq.ParquetFile(handle)
+        batches = parquet.iter_batches(batch_size=BLOCK_ROWS)
+        for batch in batches:
+            table = pa.Table.from_batches([batch])
+            for index, name in enumerate(table.column_names):  # categorical text reads as text
+                column = table.column(name)
+                if pa.types.is_dictionary(column.type):
+                    table = table.set_column(index, name, column.cast(column.type.value_type))
+            n = table.num_rows
+            lines = np.arange(start + 1, start + n + 1, dtype=np.int64)
+            # A Parquet file has every column in every row: a null is a value left out (an optional field
+            # takes its default), but where a field may be null (an unknown date) it is that null.
+            given = {name: np.asarray(table.column(name).is_null().to_numpy(zero_copy_only=False), dtype=bool)
+                     for name in table.column_names if name in NULLABLE}
+
+            def record(i: int, table: Any = table, lines: Any = lines) -> RawRecord:
+                row = table.slice(i, 1).to_pylist()[0]
+                return RawRecord(path, int(lines[i]), {k: v for k, v in row.items() if v is not None or k in NULLABLE})
+
+            block = Block(start, lines, table=table, given_null=given, per_row=np.zeros(n, dtype=bool), record=record)
+            if start == 0 and n:
+                block.unknown = [(name, 1, position) for position, name in enumerate(table.column_names)]
+            start += n
+            yield block
+    except (pa.ArrowException, OSError) as exc:
+        message = str(exc).strip().split("\n")[0]
+        yield Block(start, [], problems=[(start, Problem(str(path), None, None, f"cannot read as Parquet: {message}"))])

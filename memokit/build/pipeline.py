@@ -193,7 +193,7 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
         data = data_part(dataset, stats, taxonomy_path)
         if cache is not None:
             cache.snapshot_data = data
-    result.history = history(snapshot(dataset, stats, bound, taxonomy_path, data), project.versions, data)
+    result.history = history(snapshot(dataset, stats, bound, taxonomy_path, data), project.versions)
     result.warnings.extend(
         f"{p.page.path}:{claim.line}: claim {claim.name!r} holds in only {claim.support:.0%} of resamples of the "
         f"data: it is shown as fragile (give it a minimum with support: in its front matter, or rephrase it)"

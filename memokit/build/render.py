@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, overload
 
+import numpy as np
 import pandas as pd
 from jinja2 import (
     ChoiceLoader,
@@ -24,20 +25,9 @@ from jinja2 import (
     select_autoescape,
 )
 from jinja2.sandbox import SandboxedEnvironment
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
-from ..model import (
-    ALL,
-    INDEX,
-    OPTIONAL_FIELDS,
-    SIGNAL_FIELDS,
-    UNRECORDED,
-    InputError,
-    Phase,
-    Problem,
-    coding_of,
-    display_host,
-)
+from ..model import ALL, INDEX, UNRECORDED, InputError, Phase, Problem, coding_of
 from ..model.agreement import AgreementSummary, landis_koch
 from ..versions.compare import compare
 from .cache import DerivedFiles, derived_key
@@ -55,15 +45,26 @@ from .claims import (
     Fact,
 )
 from .expressions import format_interval
+from .posts import (  # noqa: F401 -- POST_CARD, safe_url, signals_csv…: re-exported, the render stage's names
+    DRILL_FIELDS,
+    FORMULA_START,
+    POST_CARD,
+    POST_REL,
+    POST_TEMPLATE,
+    UNDATED,
+    Posts,
+    newest_first_order,
+    safe_url,
+    signals_csv,
+    signals_csv_chunks,
+)
 from .prose import to_html
 from .site import SiteWriter
-from .snapshot import History
+from .snapshot import History, snapshot_json
 from .stats import Stats
 from .support import RESAMPLES
 from .validate import Dataset
 
-#: Attributes every link to a post carries: the text behind it is from the internet.
-POST_REL = "noopener noreferrer nofollow ugc"
 #: The link-preview image (og:image): the headline chart as PNG.
 SHARE_IMAGE = "assets/share.png"
 #: Posts per page of a theme or phase listing, and per drill data file.
@@ -136,7 +137,7 @@ def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: 
         "facts": [f.to_json() for p in pages for f in p.facts],
     }, indent=1))
     if history is not None:
-        out.write("data/snapshot.json", history.encoded())
+        out.write("data/snapshot.json", snapshot_json(history.snapshot))
         if history.versions:
             html = _render(env, "versions.html", {"site": site, "root": "", "path": VERSIONS_PAGE,
                                                   "current": "versions", "versions": _versions(history)})
@@ -207,25 +208,25 @@ def _render_data(dataset: Dataset, stats: Stats, env: Environment, out: SiteWrit
                  themes: list[dict[str, Any]], warnings: list[str]) -> None:
     """Write the files that follow from the data alone (and the templates and the site's frame):
     theme and phase pages, the drill's data, ``stats.json``, ``signals.csv`` and ``phases.css``."""
-    frame = newest_first(dataset.frame)
-    frame = frame.assign(host=frame["url"].map(display_host))  # shown beside every link: where it leads
-    labels = {source: dataset.taxonomy.source_label(source) for source in frame["source"].unique()}
+    sources = pd.unique(dataset.frame["source"])
+    labels = {str(source): dataset.taxonomy.source_label(str(source)) for source in sources}
     # How a post was coded, and its corpus, go into the drill's data only where the data records them.
-    frame = frame.assign(coding=frame["coded_by"].fillna("").map(coding_of))
-    drill_fields = [*DRILL_FIELDS, *(name for name, empty in (("corpus", ""), ("coding", UNRECORDED))
-                                     if (frame[name].fillna("") != empty).any())]
-    fragments = pd.Series([_post_html(row, labels) for row in frame.itertuples(index=False)], index=frame.index,
-                          dtype=object)
+    frame = dataset.frame
+    coded_by = frame["coded_by"].fillna("")
+    frame = frame.assign(coding=coded_by.map({value: coding_of(value) for value in pd.unique(coded_by)}))
+    drill_fields = (*DRILL_FIELDS, *(name for name, empty in (("corpus", ""), ("coding", UNRECORDED))
+                                     if (frame[name].fillna("") != empty).any()))
+    posts = Posts(frame, labels, drill_fields)
     for number, card in enumerate(themes):
-        rows = frame.index[frame["theme"].to_numpy() == card["id"]]
+        rows = posts.rows("theme", card["id"])
         # Every listing page comes from theme.html: checking the first one checks the template.
-        _group_pages(env, out, site, card, "themes", fragments.loc[rows].tolist(), warnings if number == 0 else None)
-        _drill_data(out, card, frame.loc[rows], labels, drill_fields)
+        _group_pages(env, out, site, card, "themes", posts, rows, warnings if number == 0 else None)
+        _drill_data(out, card, posts, rows, labels)
     for phase in _phase_rows(stats):
-        rows = frame.index[frame["phase"].to_numpy() == phase["id"]]
-        _group_pages(env, out, site, phase, "phases", fragments.loc[rows].tolist())
+        _group_pages(env, out, site, phase, "phases", posts, posts.rows("phase", phase["id"]))
+    del posts
     out.write("data/stats.json", _json(stats.to_json(), indent=1))
-    out.write("data/signals.csv", signals_csv(dataset.frame))
+    out.write("data/signals.csv", signals_csv_chunks(dataset.frame))
     out.write("assets/phases.css", phase_css(dataset.taxonomy.phases))
 
 
@@ -254,97 +255,81 @@ def pages_of(count: int) -> list[tuple[int, int, int]]:
 
 
 def _group_pages(env: Environment, out: SiteWriter, site: dict[str, Any], group: dict[str, Any], folder: str,
-                 posts: list[str], checked: list[str] | None = None) -> None:
-    """Write a theme's or phase's posts as pages of at most ``PAGE_SIZE`` posts; if ``checked`` is a
-    list, add to it what ``page_warnings`` finds in the first page."""
-    paging = pages_of(len(posts))
+                 posts: Posts, rows: np.ndarray, checked: list[str] | None = None) -> None:
+    """Write a theme's or phase's posts (``rows`` of ``posts``) as pages of at most ``PAGE_SIZE``
+    posts; if ``checked`` is a list, add to it what ``page_warnings`` finds in the first page."""
+    paging = pages_of(len(rows))
     pages = len(paging)
-    for page, first, stop in paging:
-        chunk = posts[first:stop]
+    for (page, first, stop), listing in zip(paging, posts.listings(rows, PAGE_SIZE), strict=True):
+        chunk = rows[first:stop]
         pagination = {
-            "page": page, "pages": pages, "first": first + 1 if chunk else 0, "last": first + len(chunk),
+            "page": page, "pages": pages, "first": first + 1 if len(chunk) else 0, "last": first + len(chunk),
             "previous": page_file(folder, group["id"], page - 1, "html").split("/")[-1] if page > 1 else None,
             "next": page_file(folder, group["id"], page + 1, "html").split("/")[-1] if page < pages else None,
         }
+        # The cards go in as bytes where the page shows posts_html: they are never Python text.
         context = {"site": site, "root": "../", "path": page_file(folder, group["id"], page, "html"),
-                   "current": None, "group": group, "count": len(posts),
-                   "posts": [Markup(fragment) for fragment in chunk], "pagination": pagination}
-        html = _render(env, "theme.html", context)
+                   "current": None, "group": group, "count": len(rows),
+                   "posts": _Cards(posts, chunk), "posts_html": Markup(_LISTING), "pagination": pagination}
+        parts = _render(env, "theme.html", context).split(_LISTING)
         if checked is not None and page == 1:
+            html = bytes(listing).decode().join(parts)
             checked.extend(page_warnings(page_file(folder, group["id"], page, "html"), html))
-        out.write(page_file(folder, group["id"], page, "html"), html)
+        pieces: list[bytes | memoryview] = [parts[0].encode()]
+        for part in parts[1:]:
+            pieces += [listing, part.encode()]
+        out.write(page_file(folder, group["id"], page, "html"), pieces)
 
 
-#: A post's fields in the drill's data: what it shows, and what a scoped card's posts are filtered by
-#: (``Scope.where``: every filter field but the theme and phase; the year comes from ``created``;
-#: ``corpus`` and ``coding`` are added where the data records them).
-DRILL_FIELDS = ("id", "url", "host", "title", "source", "community", "created", "summary", "sample", "model_family",
-                "tool")
+#: Where a listing page's cards go, in the rendered template (a text no template or post holds).
+_LISTING = "\x00memokit-posts\x00"
 
 
-def _drill_data(out: SiteWriter, card: dict[str, Any], rows: pd.DataFrame, labels: Mapping[str, str],
-                fields: Sequence[str] = DRILL_FIELDS) -> None:
+class _Cards(Sequence[Markup]):
+    """A page's posts for ``theme.html`` (escaped HTML), made only if a template asks for them: the
+    built-in one shows ``posts_html``, the same cards joined."""
+
+    def __init__(self, posts: Posts, rows: np.ndarray) -> None:
+        self.posts, self.rows = posts, rows
+        self._cards: list[Markup] | None = None
+
+    def _all(self) -> list[Markup]:
+        if self._cards is None:
+            self._cards = [Markup(card) for card in self.posts.cards(self.rows)]
+        return self._cards
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Markup: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Markup]: ...
+
+    def __getitem__(self, index: int | slice) -> Markup | list[Markup]:
+        return self._all()[index]
+
+
+def _drill_data(out: SiteWriter, card: dict[str, Any], posts: Posts, rows: np.ndarray,
+                labels: Mapping[str, str]) -> None:
     """Write a theme's posts for the drill, ``PAGE_SIZE`` to a file; the first file describes the rest."""
-    posts = rows[list(fields)].to_dict("records")
-    paging = pages_of(len(posts))
+    paging = pages_of(len(rows))
     pages = len(paging)
-    for page, start, stop in paging:
-        chunk = posts[start:stop]
+    for (page, _, _), chunk in zip(paging, posts.drill_pages(rows, PAGE_SIZE), strict=True):
         data: dict[str, Any] = {"theme": card["id"], "page": page, "pages": pages}
         if page == 1:
-            data.update({"label": card["label"], "phase": card["phase"], "count": len(posts),
-                         "sources": {s: labels[s] for s in sorted(set(rows["source"]))}})
-        data["posts"] = chunk
-        out.write(page_file("data/themes", card["id"], page, "json"), _json(data))
+            data.update({"label": card["label"], "phase": card["phase"], "count": len(rows),
+                         "sources": {s: labels[s] for s in posts.sources(rows)}})
+        # The posts are JSON already: put them in as the last key, as json.dumps would.
+        out.write(page_file("data/themes", card["id"], page, "json"),
+                  [f'{_json(data)[:-2]},"posts":'.encode(), chunk, b"}\n"])
 
 
 def newest_first(frame: pd.DataFrame) -> pd.DataFrame:
     """Sort newest first, undated posts last; ties by id, descending, so the order never depends on
     the input's order (the drill sorts the same way)."""
-    undated = frame["created"].isna()
-    ordered = frame.assign(_undated=undated, _created=frame["created"].fillna(""))
-    ordered = ordered.sort_values(["_undated", "_created", "id"], ascending=[True, False, False], kind="stable")
-    return ordered.drop(columns=["_undated", "_created"])
-
-
-#: What a spreadsheet takes for the start of a formula (OWASP, "CSV injection").
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def signals_csv(frame: pd.DataFrame) -> str:
-    """Return the validated signals as CSV in memokit's own input format. A text cell that a
-    spreadsheet would run as a formula (it starts with ``=``, ``+``, ``-``, ``@``, a tab or a
-    carriage return) is written with a leading ``'``, which makes the spreadsheet show it as text."""
-    # An optional field no signal has (coded_by, corpus) is left out: the file stays as it was.
-    safe = frame[[name for name in SIGNAL_FIELDS
-                  if name not in OPTIONAL_FIELDS or frame[name].fillna("").astype(bool).any()]].copy()
-    for column in safe.columns:
-        values = safe[column]
-        text = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START))
-        if text.any():
-            safe[column] = values.where(~text, "'" + values.astype(str))
-    return safe.to_csv(index=False, lineterminator="\n")
-
-
-#: One post as theme and phase pages list it and as the drill shows it (which clones
-#: ``POST_TEMPLATE`` from the page): every field is escaped before it is put in.
-POST_CARD = ('<li class="post" data-id="{id}"><{heading} class="post-title"><a href="{url}" rel="' + POST_REL + '">'
-             '{title}</a></{heading}><p class="post-meta"><span class="source">{source}</span> · '
-             '<span class="community">{community}</span> · <span class="host">{host}</span> · {date}</p>'
-             '<p class="post-summary">{summary}</p></li>')
-UNDATED = '<span class="undated">date unknown</span>'
-#: The drill's copy of ``POST_CARD``, empty, with both kinds of date for it to keep one of.
-POST_TEMPLATE = Markup(POST_CARD.format(id="", heading="h3", url="", title="", source="", community="", host="",
-                                        date='<time datetime=""></time>' + UNDATED, summary=""))
-
-
-def _post_html(row: Any, labels: Mapping[str, str]) -> str:
-    """Return one post of a listing; every field is untrusted text and escaped here."""
-    date = f'<time datetime="{row.created}">{row.created}</time>' if row.created else UNDATED
-    return POST_CARD.format(id=escape(row.id), heading="h2", url=escape(safe_url(row.url)), title=escape(row.title),
-                            source=escape(labels[row.source]), community=escape(row.community),
-                            host=escape(row.host), date=date,
-                            summary=escape(row.summary))
+    return frame.iloc[newest_first_order(frame)]
 
 
 def phase_css(phases: tuple[Phase, ...]) -> str:
@@ -388,11 +373,6 @@ def _environment(templates: Sequence[Path]) -> Environment:
     env.filters["interval"] = format_interval
     env.filters["number"] = lambda value: f"{value:,}"
     return env
-
-
-def safe_url(url: str) -> str:
-    """Return ``url`` if it is http(s); anything else becomes an inert ``#``."""
-    return url if url.lower().startswith(("http://", "https://")) else "#"
 
 
 def _render(env: Environment, name: str, context: dict[str, Any]) -> str:

@@ -22,7 +22,7 @@ import errno
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -68,16 +68,22 @@ class SiteWriter:
         self.progress = progress
         self.written: list[str] = []  # every file, in the order written
 
-    def write(self, relative: str, content: str | bytes | list[bytes]) -> None:
-        """Write ``relative``: text (as UTF-8), bytes, or a list of bytes written one after another."""
-        parts = [content.encode()] if isinstance(content, str) else [content] if isinstance(content, bytes) else content
+    def write(self, relative: str, content: str | bytes | Iterable[bytes | memoryview]) -> None:
+        """Write one file: text, bytes, or bytes in pieces (a large file, never held whole)."""
         target = self.root / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():  # never write through a link: the file may also be the live site's
             target.unlink()
-        with target.open("wb") as file:
-            file.writelines(parts)
-        self._count(relative, sum(len(part) for part in parts))
+        if isinstance(content, str | bytes):
+            data = content.encode() if isinstance(content, str) else content
+            target.write_bytes(data)
+            size = len(data)
+        else:
+            size = 0
+            with target.open("wb") as handle:
+                for piece in content:
+                    size += handle.write(piece)
+        self._count(relative, size)
 
     def reuse(self, relative: str, previous: Path) -> bool:
         """Take ``relative`` unchanged from the site in ``previous``: a hard link (no bytes written;

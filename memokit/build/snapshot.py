@@ -12,16 +12,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..model import ALL, FILTER_FIELDS, INDEX, UNRECORDED
 from ..versions import store
 from ..versions.compare import Comparison, compare
 from .claims import BoundPage
+from .posts import joined, json_text
 from .stats import Stats
 from .validate import Dataset
 
@@ -39,29 +44,107 @@ def _digest(path: Path) -> str:
     return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _columns(frame: pd.DataFrame, stats: Stats) -> dict[str, Any]:
-    """Each coded field as its sorted distinct values and one code per signal (vectorised); an
-    optional column only where it says something or a denominator filters on it."""
-    columns: dict[str, Any] = {}
-    filtered = {name for d in stats.denominators.values() for name in d.where}
-    for name in SIGNAL_COLUMNS:
-        values = frame[name].fillna("").astype(str)
-        if name in OPTIONAL_COLUMNS and name not in filtered and (values == OPTIONAL_COLUMNS[name]).all():
-            continue
-        codes, distinct = pd.factorize(values, sort=True)
-        columns[name] = {"values": [str(v) for v in distinct], "codes": codes.tolist()}
-    return columns
+class SignalColumns(Mapping[str, Any]):
+    """The snapshot's signals (``ids``, ``urls``, ``columns`` of codes) held as Arrow and numpy
+    arrays, not as a Python object per signal: their JSON is made in Arrow (``snapshot_json``), and
+    the lists a comparison reads are made only when it asks for them."""
+
+    _KEYS = ("ids", "urls", "columns")
+
+    def __init__(self, ids: pa.Array, urls: pa.Array, columns: dict[str, tuple[list[str], np.ndarray]]) -> None:
+        self.ids, self.urls, self.columns = ids, urls, columns
+        self._json: list[bytes | memoryview] | None = None
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "ids":
+            return self.ids.to_pylist()
+        if key == "urls":
+            return self.urls.to_pylist()
+        if key == "columns":
+            return {name: {"values": list(values), "codes": codes.tolist()} for name, (values, codes) in self.columns.items()}
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._KEYS)
+
+    def __len__(self) -> int:
+        return len(self._KEYS)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and {k: self[k] for k in self} == {k: other[k] for k in other}
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def json(self) -> list[bytes | memoryview]:
+        """The JSON of ``{"ids": …, "urls": …, "columns": …}`` as ``json.dumps`` (compact) writes it;
+        made once, and kept (a preview's rebuild after a prose edit writes the same signals)."""
+        if self._json is None:
+            self._json = self._make_json()
+        return self._json
+
+    def _make_json(self) -> list[bytes | memoryview]:
+        pieces: list[bytes | memoryview] = [b'{"ids":', _array(json_text(self.ids)), b',"urls":',
+                                            _array(json_text(self.urls)), b',"columns":{']
+        for number, (name, (values, codes)) in enumerate(self.columns.items()):
+            head = ("," if number else "") + json.dumps(name, ensure_ascii=False) + ':{"values":'
+            pieces += [(head + json.dumps(values, ensure_ascii=False, separators=(",", ":")) + ',"codes":').encode(),
+                       _array(pa.array(codes).cast(pa.string())), b"}"]
+        pieces.append(b"}}")
+        return pieces
+
+
+def _array(text: pa.Array) -> bytes | memoryview:
+    """The JSON array of already-encoded values."""
+    return joined(text, "[", ",", "]")
+
+
+def _text(values: pd.Series) -> pa.Array:
+    found = pa.array(values, from_pandas=True)
+    if isinstance(found, pa.ChunkedArray):
+        found = found.combine_chunks()
+    return found.cast(pa.string())
+
+
+def _codes(values: pd.Series, order: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """A coded field as its sorted distinct values and one code per signal, in ``order``."""
+    encoded = pc.dictionary_encode(_text(values.fillna("").astype(str)))
+    distinct = [str(v) for v in encoded.dictionary.to_pylist()]
+    rank = np.empty(len(distinct), dtype=np.int64)
+    rank[sorted(range(len(distinct)), key=distinct.__getitem__)] = np.arange(len(distinct))
+    indices = encoded.indices.to_numpy(zero_copy_only=False)
+    return sorted(distinct), (rank[indices][order] if len(distinct) else np.zeros(0, np.int64))
 
 
 def data_part(dataset: Dataset, stats: Stats, taxonomy_path: Path) -> dict[str, Any]:
     """What a snapshot holds of the data alone (digests, and every signal's id, URL and codes): the
     same for every build of the same data, so a preview keeps it (``BuildCache.snapshot_data``)."""
-    order = stats.frame["id"].argsort(kind="stable").to_numpy()
-    frame = stats.frame.iloc[order].reset_index(drop=True)
-    urls = pd.Series(dataset.frame["url"].to_numpy(), index=dataset.frame["id"].to_numpy())
+    order = np.asarray(stats.frame["id"].argsort(kind="stable").to_numpy(), dtype=np.int64)
+    ids = _text(stats.frame["id"]).take(pa.array(order))
+    if len(dataset.frame) == len(stats.frame) and (dataset.frame["id"].to_numpy() == stats.frame["id"].to_numpy()).all():
+        urls = _text(dataset.frame["url"]).take(pa.array(order))  # the same rows: by position
+    else:
+        by_id = pd.Series(dataset.frame["url"].to_numpy(), index=dataset.frame["id"].to_numpy())
+        urls = pa.array(by_id.loc[ids.to_numpy(zero_copy_only=False)].tolist(), pa.string())
+    filtered = {name for d in stats.denominators.values() for name in d.where}
+    columns = {}
+    for name in SIGNAL_COLUMNS:
+        if name in OPTIONAL_COLUMNS and name not in filtered and \
+                (stats.frame[name].fillna("").astype(str) == OPTIONAL_COLUMNS[name]).all():
+            continue  # an optional column that says nothing is left out
+        columns[name] = _codes(stats.frame[name], order)
     return {"digest": {"data": _digest(dataset.source_path), "taxonomy": _digest(taxonomy_path)},
-            "signals": {"ids": frame["id"].tolist(), "urls": urls.loc[frame["id"].to_numpy()].tolist(),
-                        "columns": _columns(frame, stats)}}
+            "signals": SignalColumns(ids, urls, columns)}
+
+
+def snapshot_json(snapshot_data: dict[str, Any]) -> list[bytes | memoryview]:
+    """``snapshot.json``: strict, compact JSON, its signals made in Arrow (``SignalColumns``)."""
+    signals = snapshot_data.get("signals")
+    if not isinstance(signals, SignalColumns):
+        return [(json.dumps(snapshot_data, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n").encode()]
+    marker = "\x00signals\x00"
+    text = json.dumps({**snapshot_data, "signals": marker}, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    head, tail = text.split(json.dumps(marker))
+    return [head.encode(), *signals.json(), (tail + "\n").encode()]
 
 
 def snapshot(dataset: Dataset, stats: Stats, pages: list[BoundPage], taxonomy_path: Path,
@@ -110,26 +193,6 @@ def _number(binding: Any, label: str | None = None) -> dict[str, Any]:
     return number
 
 
-def _compact(data: Any) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
-
-
-def encoded(snap: dict[str, Any], data: dict[str, Any] | None = None) -> list[bytes]:
-    """``snap`` as strict compact JSON and a newline, in parts: the bytes of ``site/data/snapshot.json``.
-
-    Its ``signals``, the one part as large as the data, come last; with ``data`` (the data part
-    the snapshot was made with) they are encoded once and kept there, so a preview that rebuilds
-    after a prose edit only encodes the rest."""
-    head = _compact({key: value for key, value in snap.items() if key != "signals"})
-    if data is None or data.get("signals") is not snap["signals"]:
-        signals = _compact(snap["signals"])
-    else:
-        signals = data.get("signals_json") or b""
-        if not signals:
-            signals = data["signals_json"] = _compact(snap["signals"])
-    return [head[:-1] + b',"signals":', signals, b"}\n"]  # not joined: the signals may be many MB
-
-
 @dataclass
 class History:
     """This build's snapshot, the pinned versions before it, and what changed since the newest."""
@@ -138,21 +201,16 @@ class History:
     versions: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # pinned, oldest first
     since: str | None = None  # the version the changes are counted from
     changes: Comparison | None = None
-    data: dict[str, Any] | None = None  # the snapshot's data part, which keeps its encoding
-
-    def encoded(self) -> list[bytes]:
-        return encoded(self.snapshot, self.data)
 
     @property
     def changed(self) -> bool:
         return self.changes is not None and not self.changes.unchanged
 
 
-def history(snapshot_data: dict[str, Any], versions: Path, data: dict[str, Any] | None = None) -> History:
-    """Compare ``snapshot_data`` with the newest version pinned in ``versions`` before its date
-    (``data``: the data part it was made with)."""
+def history(snapshot_data: dict[str, Any], versions: Path) -> History:
+    """Compare ``snapshot_data`` with the newest version pinned in ``versions`` before its date."""
     pinned = [(date, store.read(path)) for date, path in store.pinned(versions)]
-    found = History(snapshot_data, pinned, data=data)
+    found = History(snapshot_data, pinned)
     previous = store.previous(versions, snapshot_data.get("version"))
     if previous is not None:
         found.since, old = previous

@@ -189,7 +189,7 @@ class Stats:
                 return make_share("+".join(values), label, count, total, percent)
         mask = matching(self.frame, wanted, within=self.masks[of])
         key = ",".join(f"{name}={'+'.join(values)}" for name, values in wanted.items())
-        return make_share(key, key, int(mask.sum()), total)
+        return make_share(key, key, signals_in(self.frame, mask), total)
 
     def rank(self, dimension: str, key: str, of: str = ALL) -> int:
         """Return 1 for the largest category of a breakdown, 2 for the next (ties share a rank)."""
@@ -207,7 +207,7 @@ class Stats:
             raise StatsError(f"unknown field {field_name!r}; expected one of: {', '.join(FILTER_FIELDS)}")
         wanted = {name: self._check_filter(name, value) for name, value in filters.items() if value is not None}
         mask = matching(self.frame, wanted, within=self.masks[of]) if wanted else self.masks[of]
-        return int(self.frame.loc[mask, field_name].nunique())
+        return int(self.frame.loc[mask, field_name].nunique())  # (aggregates hold only combinations that occur)
 
     def within(self, of: str) -> Stats:
         """The statistics of the signals of denominator ``of`` alone, as if the corpus were only
@@ -326,21 +326,77 @@ def compute(dataset: Dataset) -> Stats:
     return compute_frame(signal_frame(dataset), dataset.taxonomy)
 
 
+#: In a frame of aggregates (``from_aggregates``), how many signals each row stands for.
+SIGNALS = "signals"
+#: The columns of a frame of aggregates: the fields a filter or a denominator may name, the count
+#: of signals with those values, and the first and last date among them (ISO text, or null).
+AGGREGATE_COLUMNS = (*FILTER_FIELDS, SIGNALS, "first", "last")
+
+
+def aggregate_sql(signals: str) -> str:
+    """The query whose rows ``from_aggregates`` takes, over ``signals`` (a table, or a reader such
+    as DuckDB's ``read_parquet('corpus/**/*.parquet', hive_partitioning = true)``): standard SQL that
+    DuckDB and Spark SQL both run. Dates are ISO text, so their minimum and maximum are the first
+    and last."""
+    select = [f"coalesce(substr(created, 1, 4), '{UNKNOWN_YEAR}') AS year" if name == "year" else name
+              for name in FILTER_FIELDS]
+    groups = ", ".join(str(i) for i in range(1, len(select) + 1))
+    return (f"SELECT {', '.join(select)}, count(*) AS {SIGNALS}, min(created) AS first, max(created) AS last\n"
+            f"FROM {signals}\nGROUP BY {groups}")
+
+
+def from_aggregates(aggregates: pd.DataFrame, taxonomy: Taxonomy) -> Stats:
+    """Compute the same ``Stats`` as ``compute`` from counts alone: one row per combination of the
+    filter fields that occurs (``AGGREGATE_COLUMNS``), as a ``GROUP BY`` over the signals gives them
+    (``bench/README.md`` has the query, for DuckDB over Parquet and for Spark SQL). A corpus too large
+    for one machine is counted where it lies; only these rows come here. What needs every post (the
+    listing pages, the drill's data, the snapshot) is not in them."""
+    missing = [name for name in AGGREGATE_COLUMNS if name not in aggregates.columns]
+    if missing:
+        raise StatsError(f"aggregates lack the column(s) {', '.join(missing)}; expected: {', '.join(AGGREGATE_COLUMNS)}")
+    frame = aggregates.loc[aggregates[SIGNALS] > 0].reset_index(drop=True)
+    frame = frame.assign(**{name: frame[name].fillna("").astype(str) for name in FILTER_FIELDS if name != "year"},
+                         year=frame["year"].fillna(UNKNOWN_YEAR).astype(str), **{SIGNALS: frame[SIGNALS].astype("int64")},
+                         first=pd.to_datetime(frame["first"], format="%Y-%m-%d"),
+                         last=pd.to_datetime(frame["last"], format="%Y-%m-%d"))
+    return compute_frame(frame, taxonomy)
+
+
+def signals_in(frame: pd.DataFrame, mask: pd.Series | None = None) -> int:
+    """How many signals the rows of ``frame`` (within ``mask``) stand for: one each, or their
+    counts in a frame of aggregates."""
+    if SIGNALS not in frame.columns:
+        return len(frame) if mask is None else int(mask.sum())
+    counts = frame[SIGNALS] if mask is None else frame.loc[mask, SIGNALS]
+    return int(counts.sum())
+
+
+def _counted(frame: pd.DataFrame, by: str | list[str]) -> pd.Series:
+    """The number of signals per value (or combination) of ``by``."""
+    if SIGNALS in frame.columns:
+        return frame.groupby(by, observed=True)[SIGNALS].sum()
+    if isinstance(by, str):
+        return frame[by].value_counts()
+    return frame.groupby(by, observed=True).size()
+
+
 def compute_frame(frame: pd.DataFrame, taxonomy: Taxonomy) -> Stats:
-    """Compute every breakdown of every denominator from a frame of ``signal_frame``'s shape."""
+    """Compute every breakdown of every denominator from a frame of ``signal_frame``'s shape, or of
+    aggregates (``from_aggregates``)."""
     denominators: dict[str, DenominatorStats] = {}
     masks: dict[str, pd.Series] = {}
     for denominator in taxonomy.denominators:
         where = denominator.allowed()
         mask = matching(frame, where)
         masks[denominator.id] = mask
-        denominators[denominator.id] = DenominatorStats(denominator.id, denominator.label, int(mask.sum()), where)
+        denominators[denominator.id] = DenominatorStats(denominator.id, denominator.label, signals_in(frame, mask),
+                                                        where)
 
     labels = {
         "theme": {t.id: t.label for t in taxonomy.themes},
         "phase": {p.id: p.name for p in taxonomy.phases},
     }
-    source_counts = frame["source"].value_counts()
+    source_counts = _counted(frame, "source")
     categories = {
         "theme": [t.id for t in taxonomy.themes],
         "phase": [p.id for p in taxonomy.phases],
@@ -356,14 +412,17 @@ def compute_frame(frame: pd.DataFrame, taxonomy: Taxonomy) -> Stats:
     for of, mask in masks.items():
         subset = frame.loc[mask]
         for dimension in DIMENSIONS:
-            counted = subset[dimension].value_counts()
+            counted = _counted(subset, dimension)
             keys = categories[dimension]
             counts = [int(counted.get(key, 0)) for key in keys]
             breakdowns[(dimension, of)] = _breakdown(dimension, of, keys, labels[dimension], counts)
 
-    dated = frame["created"].dropna()
+    if SIGNALS in frame.columns:
+        first, last = frame["first"].dropna(), frame["last"].dropna()
+    else:
+        first = last = frame["created"].dropna()
     top = (
-        frame.groupby(["theme", "community"], observed=True).size().reset_index(name="count")
+        _counted(frame, ["theme", "community"]).reset_index(name="count")
         .sort_values(["theme", "count", "community"], ascending=[True, False, True])
     )
     leading: dict[str, list[tuple[str, int]]] = {theme.id: [] for theme in taxonomy.themes}
@@ -372,11 +431,11 @@ def compute_frame(frame: pd.DataFrame, taxonomy: Taxonomy) -> Stats:
     top_communities = {theme_id: tuple(found) for theme_id, found in leading.items()}
     return Stats(
         taxonomy=taxonomy,
-        n=len(frame),
+        n=signals_in(frame),
         denominators=denominators,
         breakdowns=breakdowns,
-        first_date=dated.min().date() if len(dated) else None,
-        last_date=dated.max().date() if len(dated) else None,
+        first_date=first.min().date() if len(first) else None,
+        last_date=last.max().date() if len(last) else None,
         communities=int(frame["community"].nunique()),
         top_communities=top_communities,
         frame=frame,

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .expressions import FUNCTIONS, ExpressionError, _filters, parse
-from .stats import Stats
+from .stats import SIGNALS, Stats
 
 #: Resamples per claim: the support is known to within about a percentage point.
 RESAMPLES = 2000
@@ -72,7 +72,10 @@ def _cells(stats: Stats, fields: Sequence[str]) -> pd.DataFrame:
         return pd.DataFrame({"n": [stats.n]})
     key = "cells:" + "\0".join(fields)  # kept with the statistics: a preview's rebuild reuses them
     if key not in stats.memo:
-        grouped = stats.frame.groupby(list(fields), dropna=False, observed=True, sort=True).size()
+        if SIGNALS in stats.frame.columns:  # statistics from aggregates: each row stands for its count
+            grouped = stats.frame.groupby(list(fields), dropna=False, observed=True, sort=True)[SIGNALS].sum()
+        else:
+            grouped = stats.frame.groupby(list(fields), dropna=False, observed=True, sort=True).size()
         stats.memo[key] = grouped.rename("n").reset_index()
     cells: pd.DataFrame = stats.memo[key]
     return cells

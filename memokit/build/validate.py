@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
@@ -19,27 +23,28 @@ from ..model import (
     NOT_BLANK,
     SIGNAL_FIELDS,
     Denominator,
+    Problem,
     Problems,
     Signal,
     Taxonomy,
     printable,
 )
 from ..model.urls import url_key
-from .load import RawRecord, RawTaxonomy, find_signals_file, iter_signals, read_taxonomy
+from . import columnar
+from .columnar import STRING
+from .load import RawRecord, RawTaxonomy, find_signals_file, iter_signals, read_blocks, read_taxonomy
 
 #: The columns of ``Dataset.frame``: every signal field, lists joined with ";", dates as ISO text.
 COLUMNS = SIGNAL_FIELDS
-#: Fields with few distinct values: one string object per value keeps a million rows small.
-_SHARED_TEXT = ("source", "community", "theme", "phase", "model_family", "tool", "sample", "coded_by", "corpus")
-_OWN = ("id", "url", "title", "summary")
 
 
 class Dataset:
     """Validated signals with the taxonomy they were checked against.
 
-    The signals are held as one pandas frame with a column per field (``created`` as ISO text or
-    None, ``found_by`` joined with ";"), which keeps a million signals within memory; ``signals``
-    gives them back as ``Signal`` objects for small datasets and tests.
+    The signals are held as one pandas frame with a column per field (text columns backed by
+    Arrow; ``created`` as ISO text or missing, ``found_by`` joined with ";"), which keeps millions
+    of signals within memory and holds no Python object per signal; ``signals`` gives them back as
+    ``Signal`` objects for small datasets and tests.
     """
 
     def __init__(self, signals: Sequence[Signal] | None, taxonomy: Taxonomy, source_path: Path,
@@ -61,8 +66,19 @@ class Dataset:
     @property
     def signals(self) -> tuple[Signal, ...]:
         if self._signals is None:
-            self._signals = tuple(Signal.model_validate(row) for row in self.frame.to_dict("records"))
+            rows = self.frame.astype(object).where(self.frame.notna(), None).to_dict("records")
+            self._signals = tuple(Signal.model_validate(row) for row in rows)
         return self._signals
+
+
+def frame_value(signal: Signal, name: str) -> str | None:
+    """Return a field of ``signal`` as ``Dataset.frame`` holds it."""
+    value = getattr(signal, name)
+    if isinstance(value, tuple):
+        return ";".join(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return None if value is None else str(value)
 
 
 class _Columns:
@@ -70,23 +86,22 @@ class _Columns:
 
     def __init__(self) -> None:
         self.values: dict[str, list[Any]] = {name: [] for name in COLUMNS}
-        self.shared: dict[str, str] = {}
 
     def add(self, signal: Signal) -> None:
-        values, shared = self.values, self.shared
-        fields = signal.__dict__
-        for name in _OWN:
-            values[name].append(fields[name])
-        for name in _SHARED_TEXT:
-            value = fields[name]
-            values[name].append(shared.setdefault(value, value))
-        created = fields["created"]
-        values["created"].append(shared.setdefault(created.isoformat(), created.isoformat()) if created else None)
-        found_by = ";".join(fields["found_by"])
-        values["found_by"].append(shared.setdefault(found_by, found_by))
+        for name in COLUMNS:
+            self.values[name].append(frame_value(signal, name))
 
     def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.values, columns=list(COLUMNS), dtype=object)
+        return to_frame(pa.table({name: pa.array(values, STRING) for name, values in self.values.items()}))
+
+
+def to_frame(table: pa.Table) -> pd.DataFrame:
+    """Return validated columns as ``Dataset.frame``: one Arrow-backed text column per field."""
+    text = pd.StringDtype("pyarrow", na_value=np.nan)
+    table = table.select(list(COLUMNS))
+    table = table.cast(pa.schema([(name, WIDE) for name in COLUMNS]))
+    frame: pd.DataFrame = table.to_pandas(types_mapper={WIDE: text}.get, self_destruct=True)
+    return frame
 
 
 #: How many signals are read between two reports to ``progress``.
@@ -95,28 +110,133 @@ PROGRESS_EVERY = 5000
 
 def load_dataset(data_dir: Path, progress: Callable[[str], None] | None = None) -> Dataset:
     """Load and validate ``data_dir``; raise ``InputError`` listing every problem. ``progress``
-    hears how many signals have been read, every few thousand."""
+    hears how many signals have been read, block by block."""
     problems = Problems()
     raw_taxonomy = read_taxonomy(data_dir, problems)
     taxonomy = validate_taxonomy(raw_taxonomy, problems) if raw_taxonomy else None
     signals_path = find_signals_file(data_dir, problems)
     warnings: list[str] = []
-    columns = _Columns()
+    table = None
     if signals_path is not None and taxonomy is not None:
-        checker = _SignalChecker(taxonomy, problems, warnings)
-        for count, record in enumerate(iter_signals(signals_path, problems), 1):
-            signal = checker.check(record)
-            if signal is not None:
-                columns.add(signal)
-            if progress is not None and count % PROGRESS_EVERY == 0:
-                progress(f"reading {signals_path.name}: {count:,} signals")
-        checker.finish(signals_path)
+        table = _load_signals(signals_path, taxonomy, problems, warnings, progress)
     elif signals_path is not None:
         for _ in iter_signals(signals_path, problems):
             pass  # report unreadable lines even when the taxonomy is broken
     problems.raise_if_any()
-    assert taxonomy is not None and signals_path is not None
-    return Dataset(None, taxonomy, signals_path, tuple(warnings), frame=columns.frame())
+    assert taxonomy is not None and signals_path is not None and table is not None
+    return Dataset(None, taxonomy, signals_path, tuple(warnings), frame=to_frame(table))
+
+
+# Where a problem stands among the others: after the problems met while reading a record, a
+# record's own problems, then its duplicate id, then its duplicate URL (the order of the per-row path).
+_READING, _OWN_PROBLEM, _DUPLICATE_ID, _DUPLICATE_URL = range(4)
+
+
+def _load_signals(path: Path, taxonomy: Taxonomy, problems: Problems, warnings: list[str],
+                  progress: Callable[[str], None] | None) -> pa.Table:
+    """Read and validate the signals file as columns; check one at a time only the rows the column
+    checks do not pass, so that their problems are worded as always. Return the valid signals'
+    columns (in file order)."""
+    found: list[tuple[int, int, int, Problem]] = []  # (record, rank, order, problem)
+    checker = _SignalChecker(taxonomy, Problems(), warnings)
+    unknown: dict[str, tuple[int, int, int]] = {}  # name -> (record, position, line)
+    parts: list[pa.Table] = []
+    read = 0
+
+    def add(ordinal: int, rank: int, items: Iterable[Problem]) -> None:
+        for problem in items:
+            found.append((ordinal, rank, len(found), problem))
+
+    def seen(name: str, ordinal: int, position: int, line: int) -> None:
+        if name not in _KNOWN and (name not in unknown or unknown[name][:2] > (ordinal, position)):
+            unknown[name] = (ordinal, position, line)
+
+    for block in read_blocks(path, COLUMNS):
+        for ordinal, problem in block.problems:
+            add(ordinal, _READING, [problem])
+        for name, line, position in block.unknown:
+            seen(name, block.start, position, line)
+        if block.table is not None:
+            checked = columnar.check(block.table, block.given_null, taxonomy)
+            clean = checked.clean & ~block.per_row
+            assert block.record is not None
+            alone = [(block.start + int(i), block.record(int(i))) for i in np.flatnonzero(~clean)]
+            part = pa.table({**checked.columns, _KEY: checked.key,
+                             _LINE: pa.array(block.lines, pa.int64()),
+                             _ORDINAL: pa.array(np.arange(block.start, block.start + len(block)), pa.int64()),
+                             _OK: pa.array(clean)})
+            part = part.filter(pa.array(clean)) if len(alone) else part
+        else:
+            alone = [(block.start + i, record) for i, record in enumerate(block.records)]
+            part = None
+        rows = []
+        for ordinal, record in alone:
+            for position, name in enumerate(record.data):
+                seen(name, ordinal, position, record.line)
+            before = len(checker.problems.items)
+            signal, ok, key = checker.check_row(record)
+            add(ordinal, _OWN_PROBLEM, checker.problems.items[before:])
+            if signal is not None:  # valid as a signal: its id and URL count for duplicates
+                rows.append({**{name: frame_value(signal, name) for name in COLUMNS}, _KEY: key,
+                             _LINE: record.line, _ORDINAL: ordinal, _OK: ok})
+        if rows:
+            extra = pa.Table.from_pylist(rows, schema=_schema())
+            part = extra if part is None else pa.concat_tables([part.cast(_schema()), extra])
+            part = part.take(pc.sort_indices(part[_ORDINAL]))
+        if part is not None and part.num_rows:
+            parts.append(part.cast(_schema(WIDE)))  # pandas holds text with 64-bit offsets: no copy later
+        read += len(block)
+        if progress is not None and len(block):
+            progress(f"reading {path.name}: {read:,} signals")
+
+    table = pa.concat_tables(parts) if parts else _schema(WIDE).empty_table()
+    keep = np.asarray(table[_OK].to_numpy(), dtype=bool)
+    lines = table[_LINE].to_numpy()
+    ordinals = table[_ORDINAL].to_numpy()
+    for column, rank, field, message in (
+        (_KEY, _DUPLICATE_URL, "url", "duplicate URL {value!r} (same post as line {first})"),
+        ("id", _DUPLICATE_ID, "id", "duplicate id {value!r} (first at line {first})"),
+    ):
+        repeated, first = _repeats(table[column])
+        shown = table["url"] if column == _KEY else table[column]
+        for i in np.flatnonzero(repeated):
+            add(int(ordinals[i]), rank, [Problem(str(path), int(lines[i]), field,
+                                                 message.format(value=shown[int(i)].as_py(), first=lines[first[i]]))])
+        keep &= ~repeated
+    for *_, problem in sorted(found, key=lambda item: item[:3]):
+        problems.items.append(problem)
+    for name, (_, _, line) in sorted(unknown.items(), key=lambda item: item[1][:2]):
+        warnings.append(printable(f"{path}:{line}: {name}: unknown field ignored (known: {', '.join(SIGNAL_FIELDS)})"))
+    table = table.select(list(COLUMNS))
+    # (A build stops on any problem: a filter, and its copy, is for the rows of a file with problems.)
+    return table if keep.all() else table.filter(pa.array(keep))
+
+
+_KEY, _LINE, _ORDINAL, _OK = "\0key", "\0line", "\0ordinal", "\0ok"
+
+
+WIDE = pa.large_string()
+
+
+def _schema(text: pa.DataType = STRING) -> pa.Schema:
+    return pa.schema([*((name, text) for name in COLUMNS), (_KEY, text), (_LINE, pa.int64()),
+                      (_ORDINAL, pa.int64()), (_OK, pa.bool_())])
+
+
+def _repeats(values: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """Return which rows repeat an earlier row's value (nulls never do), and for each row the index
+    of the first row with its value."""
+    n = len(values)
+    if not n:
+        return np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64)
+    encoded = pc.dictionary_encode(values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values)
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    # Codes are given in order of first appearance: a row is new when its code exceeds all before it.
+    before = np.maximum.accumulate(np.concatenate([[-1], codes[:-1]]))
+    new = (codes > before) & (codes >= 0)
+    first_of_code = np.flatnonzero(new)
+    first = np.where(codes >= 0, first_of_code[np.maximum(codes, 0)] if len(first_of_code) else 0, 0)
+    return (~new) & (codes >= 0), first
 
 
 # --- taxonomy ---------------------------------------------------------------------------------
@@ -246,6 +366,25 @@ class _SignalChecker:
 
     def check(self, record: RawRecord) -> Signal | None:
         """Return the record as a valid signal, or None after recording its problems."""
+        signal, ok, key = self.check_row(record)
+        if signal is None:
+            return None
+        problems = self.problems
+        first = self.first_id.setdefault(signal.id, record.line)
+        if first != record.line:
+            problems.add(record.path, record.line, "id", f"duplicate id {signal.id!r} (first at line {first})")
+            ok = False
+        if key is not None:
+            first = self.first_url.setdefault(key, record.line)
+            if first != record.line:
+                problems.add(record.path, record.line, "url",
+                             f"duplicate URL {signal.url!r} (same post as line {first})")
+                ok = False
+        return signal if ok else None
+
+    def check_row(self, record: RawRecord) -> tuple[Signal | None, bool, str | None]:
+        """Check one record alone (not against the others): return it as a signal (None if it is
+        not one), whether it passed every check, and its URL's canonical form."""
         problems = self.problems
         for name in record.data:
             if name not in _KNOWN and name not in self.unknown_fields:
@@ -256,7 +395,7 @@ class _SignalChecker:
             for error in exc.errors():
                 field = ".".join(str(part) for part in error["loc"]) or None
                 problems.add(record.path, record.line, field, _message(error))
-            return None
+            return None, False, None
         ok = True
         key, url_problem = url_key(signal.url)
         if url_problem:
@@ -271,17 +410,7 @@ class _SignalChecker:
             problems.add(record.path, record.line, "phase",
                          f"expected {theme.phase!r}, the phase of theme {theme.id!r}, got {signal.phase!r}")
             ok = False
-        first = self.first_id.setdefault(signal.id, record.line)
-        if first != record.line:
-            problems.add(record.path, record.line, "id", f"duplicate id {signal.id!r} (first at line {first})")
-            ok = False
-        if key is not None:
-            first = self.first_url.setdefault(key, record.line)
-            if first != record.line:
-                problems.add(record.path, record.line, "url",
-                             f"duplicate URL {signal.url!r} (same post as line {first})")
-                ok = False
-        return signal if ok else None
+        return signal, ok, key
 
     def finish(self, path: Path | None) -> None:
         """Turn the unknown fields seen into one warning each."""

@@ -1,0 +1,311 @@
+"""Stage 6, render, for every post at once: the post cards of the listing pages, the drill's data
+and ``signals.csv``, built as Arrow string columns, never as one Python object per post.
+
+Each function gives the bytes the per-post code gave (``markupsafe.escape``, ``json.dumps``,
+``csv.writer``); ``tests/test_columnar.py`` holds them side by side.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import string
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from markupsafe import Markup
+
+from ..model import OPTIONAL_FIELDS, SIGNAL_FIELDS, display_host
+from .columnar import URL_SHAPE
+
+#: Attributes every link to a post carries: the text behind it is from the internet.
+POST_REL = "noopener noreferrer nofollow ugc"
+#: One post as theme and phase pages list it and as the drill shows it (which clones
+#: ``POST_TEMPLATE`` from the page): every field is escaped before it is put in.
+POST_CARD = ('<li class="post" data-id="{id}"><{heading} class="post-title"><a href="{url}" rel="' + POST_REL + '">'
+             '{title}</a></{heading}><p class="post-meta"><span class="source">{source}</span> · '
+             '<span class="community">{community}</span> · <span class="host">{host}</span> · {date}</p>'
+             '<p class="post-summary">{summary}</p></li>')
+UNDATED = '<span class="undated">date unknown</span>'
+#: The drill's copy of ``POST_CARD``, empty, with both kinds of date for it to keep one of.
+POST_TEMPLATE = Markup(POST_CARD.format(id="", heading="h3", url="", title="", source="", community="", host="",
+                                        date='<time datetime=""></time>' + UNDATED, summary=""))
+#: A post's fields in the drill's data, in this order: what it shows, and what a scoped card's posts
+#: are filtered by (``Scope.where``: every filter field but the theme and phase; the year comes from
+#: ``created``; ``corpus`` and ``coding`` are added where the data records them).
+DRILL_FIELDS = ("id", "url", "host", "title", "source", "community", "created", "summary", "sample", "model_family",
+                "tool")
+#: What a spreadsheet takes for the start of a formula (OWASP, "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Pages of posts made at a time (the cost of an Arrow call is then spread over many posts).
+BATCH_PAGES = 16
+#: Rows of ``signals.csv`` turned into text at a time.
+CSV_ROWS = 65_536
+
+
+def safe_url(url: str) -> str:
+    """Return ``url`` if it is http(s); anything else becomes an inert ``#``."""
+    return url if url.lower().startswith(("http://", "https://")) else "#"
+
+
+def _text(value: Any) -> pa.Scalar:
+    return pa.scalar(value, TEXT)
+
+
+#: Arrow text with 32-bit offsets: its string kernels are several times faster than large_string's.
+TEXT = pa.string()
+
+
+def _column(frame: pd.DataFrame, name: str) -> pa.ChunkedArray:
+    values = pa.array(frame[name], from_pandas=True)
+    if isinstance(values, pa.Array):
+        values = pa.chunked_array([values])
+    return values
+
+
+def _small(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One chunk of 32-bit-offset text (a page's worth of values)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    return values.cast(TEXT)
+
+
+def _occurring(values: pa.Array, chars: str) -> str:
+    """Which of ``chars`` occur anywhere in the text of ``values`` (32-bit text): a scan of its bytes."""
+    offsets, data = values.buffers()[1], values.buffers()[2]
+    if data is None or not len(values):
+        return ""
+    bounds = np.frombuffer(offsets, dtype=np.int32)
+    raw = bytes(memoryview(data)[int(bounds[values.offset]):int(bounds[values.offset + len(values)])])
+    return "".join(c for c in chars if c.encode() in raw)
+
+
+def _narrow(values: pa.Array) -> pa.Array:
+    """32-bit-offset text where it fits (its kernels are faster), else as it is."""
+    return values.cast(TEXT) if values.nbytes < 2**31 - 2**20 else values
+
+
+def _replace_all(values: pa.Array, pairs: tuple[tuple[str, str], ...], special: str) -> pa.Array:
+    """Apply every replacement whose character occurs in ``values``."""
+    present = _occurring(values, "".join(char for char, _ in pairs))
+    for char, replacement in pairs:
+        if char in present:
+            values = pc.replace_substring(values, char, replacement)
+    return values
+
+
+_HTML = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("'", "&#39;"), ('"', "&#34;"))
+_JSON = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\t", "\\t"))
+
+
+def html_escape(values: pa.Array) -> pa.Array:
+    """``markupsafe.escape`` of every value: & < > ' " as entities."""
+    return _replace_all(values, _HTML, "[&<>'\"]")
+
+
+def json_text(values: pa.Array) -> pa.Array:
+    """``json.dumps(value, ensure_ascii=False)`` of every value (a string, or null)."""
+    quoted = pc.binary_join_element_wise(_text('"'), _replace_all(values, _JSON, '[\\\\"\n\t]'), _text('"'),
+                                         _text(""))
+    other = np.asarray(pc.fill_null(pc.match_substring_regex(values, r"[\x00-\x08\x0b-\x1f]"), False),
+                       dtype=bool)
+    if other.any():  # other control characters (never in validated text): json's own escapes
+        rows = np.flatnonzero(other)
+        fixed = pa.array([json.dumps(values[int(i)].as_py(), ensure_ascii=False) for i in rows], TEXT)
+        quoted = _put(quoted, rows, fixed)
+    return pc.fill_null(quoted, _text("null"))
+
+
+def _put(values: pa.Array, rows: np.ndarray, replacement: pa.Array) -> pa.Array:
+    """``values`` with ``values[rows]`` replaced by ``replacement``."""
+    index = np.full(len(values), -1, dtype=np.int64)
+    index[rows] = np.arange(len(rows))
+    mask = pa.array(index >= 0)
+    taken = pc.take(replacement, pa.array(np.maximum(index, 0)))
+    return pc.if_else(mask, taken, values)
+
+
+def hosts(urls: pa.Array) -> pa.Array:
+    """``display_host`` of every URL: for an ASCII host of the common shape, its lower case."""
+    parts = pc.extract_regex(urls, URL_SHAPE)
+    common = np.asarray(parts.is_valid(), dtype=bool)
+    result = pc.if_else(pa.array(common), pc.utf8_lower(pc.struct_field(parts, [1])), pa.nulls(len(urls), TEXT))
+    rows = np.flatnonzero(~common)
+    if len(rows):
+        result = _put(result, rows, pa.array([display_host(urls[int(i)].as_py()) for i in rows], TEXT))
+    return result
+
+
+def newest_first_order(frame: pd.DataFrame) -> np.ndarray:
+    """The rows of ``frame`` newest first, undated posts last; ties by id, descending, so the order
+    never depends on the input's order (the drill sorts the same way)."""
+    created = _column(frame, "created")
+    table = pa.table({"undated": pc.is_null(created), "created": pc.fill_null(created, ""),
+                      "id": _column(frame, "id")})
+    order = pc.sort_indices(table, sort_keys=[("undated", "ascending"), ("created", "descending"),
+                                              ("id", "descending")])
+    return np.asarray(order.to_numpy(), dtype=np.int64)
+
+
+class Posts:
+    """Every post of the dataset, newest first; a page's cards and drill data are made from its
+    rows' columns when asked for, a page at a time, so they are never all held at once."""
+
+    _CARD_FIELDS = ("id", "url", "title", "source", "community", "created", "summary")
+
+    def __init__(self, frame: pd.DataFrame, labels: Mapping[str, str],
+                 drill_fields: tuple[str, ...] = DRILL_FIELDS) -> None:
+        order = pa.array(newest_first_order(frame))
+        self.drill_fields = drill_fields
+        # Each column once in the order of the listings: a page is then a slice, not a gather.
+        self.columns = {name: _narrow(_column(frame, name).take(order).combine_chunks())
+                        for name in sorted({*self._CARD_FIELDS, *drill_fields} - {"host"})}
+        # Where each link leads, once for every post (the cards and the drill both show it).
+        self.columns["host"] = hosts(self.columns["url"].cast(TEXT)) if len(order) else pa.array([], TEXT)
+        self.theme = pc.dictionary_encode(_column(frame, "theme").take(order)).combine_chunks()
+        self.phase = pc.dictionary_encode(_column(frame, "phase").take(order)).combine_chunks()
+        self.labels = dict(labels)
+        card: list[Any] = []
+        for literal, name, _, _ in string.Formatter().parse(POST_CARD):
+            card.append(literal)
+            card.append(name)
+        self.card = card
+
+    def rows(self, field: str, value: str) -> np.ndarray:
+        """Where, newest first, the posts whose ``field`` (theme or phase) is ``value`` stand."""
+        encoded = self.theme if field == "theme" else self.phase
+        codes = encoded.dictionary.to_pylist()
+        if value not in codes:
+            return np.zeros(0, dtype=np.int64)
+        return np.flatnonzero(encoded.indices.to_numpy(zero_copy_only=False) == codes.index(value))
+
+    def _page(self, rows: np.ndarray, names: tuple[str, ...]) -> dict[str, pa.Array]:
+        if len(rows) and rows[-1] - rows[0] == len(rows) - 1:  # consecutive: a slice
+            return {name: self.columns[name].slice(int(rows[0]), len(rows)).cast(TEXT) for name in names}
+        index = pa.array(rows)
+        return {name: _small(self.columns[name].take(index)) for name in names}
+
+    def cards(self, rows: np.ndarray) -> list[str]:
+        """The cards of the posts at ``rows``, as theme and phase pages list them."""
+        return [str(card) for card in self._cards(rows).to_pylist()] if len(rows) else []
+
+    def _cards(self, rows: np.ndarray) -> pa.Array:
+        page = self._page(rows, (*self._CARD_FIELDS, "host"))
+        keys = sorted(self.labels)
+        source = pc.take(pa.array([self.labels[k] for k in keys], TEXT),
+                         pc.index_in(page["source"], value_set=pa.array(keys, TEXT)))
+        created = page["created"]
+        date = pc.if_else(pc.is_null(created), _text(UNDATED), pc.binary_join_element_wise(
+            _text('<time datetime="'), created, _text('">'), created, _text("</time>"), _text("")))
+        urls = page["url"]
+        http = pc.match_substring_regex(urls, r"^[Hh][Tt][Tt][Pp][Ss]?://")
+        fields = {
+            "id": html_escape(page["id"]), "heading": _text("h2"), "url": html_escape(pc.if_else(http, urls, _text("#"))),
+            "title": html_escape(page["title"]), "source": html_escape(source),
+            "community": html_escape(page["community"]), "host": html_escape(page["host"]), "date": date,
+            "summary": html_escape(page["summary"]),
+        }
+        pieces = [_text(part) if i % 2 == 0 else fields[part] for i, part in enumerate(self.card) if part]
+        return pc.binary_join_element_wise(*pieces, _text(""))
+
+    def _drill(self, rows: np.ndarray) -> pa.Array:
+        page = self._page(rows, self.drill_fields)
+        drill: list[Any] = []
+        for number, name in enumerate(self.drill_fields):
+            drill += [_text(("{" if number == 0 else ",") + json.dumps(name) + ":"), json_text(page[name])]
+        return pc.binary_join_element_wise(*drill, _text("}"), _text(""))
+
+    def listings(self, rows: np.ndarray, size: int) -> Iterator[bytes | memoryview]:
+        """Yield, page by page (``size`` posts each), the cards of the posts at ``rows`` joined one
+        per line, as ``theme.html`` lists them, in UTF-8 (made many pages at a time)."""
+        for values in self._paged(rows, size, self._cards):
+            yield joined(values, "    ", "\n    ", "\n") if len(values) else b""
+
+    def drill_pages(self, rows: np.ndarray, size: int) -> Iterator[bytes | memoryview]:
+        """Yield, page by page, the posts at ``rows`` as the JSON arrays of the drill's data, in UTF-8."""
+        for values in self._paged(rows, size, self._drill):
+            yield joined(values, "[", ",", "]")
+
+    @staticmethod
+    def _paged(rows: np.ndarray, size: int, make: Any) -> Iterator[pa.Array]:
+        if not len(rows):
+            yield pa.array([], TEXT)
+            return
+        step = size * BATCH_PAGES
+        for start in range(0, len(rows), step):
+            values = make(rows[start:start + step])
+            for first in range(0, len(values), size):
+                yield values.slice(first, size)
+
+    def sources(self, rows: np.ndarray) -> list[str]:
+        found = pc.unique(self.columns["source"].take(pa.array(rows)))
+        return sorted(str(s) for s in found.to_pylist())
+
+
+def joined(values: pa.Array, before: str, separator: str, after: str) -> bytes | memoryview:
+    """``before + separator.join(values) + after`` in UTF-8, made in Arrow (not as Python text)."""
+    if not len(values):
+        return (before + after).encode()
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    lists = pa.ListArray.from_arrays(pa.array([0, len(values)], pa.int32()), values)
+    joined = pc.binary_join_element_wise(_text(before), pc.binary_join(lists, _text(separator)), _text(after),
+                                         _text(""))
+    return memoryview(joined[0].as_buffer())
+
+
+def _quoting() -> str:
+    """The characters that make ``csv.writer`` (and so pandas' ``to_csv``) quote a cell."""
+    special = []
+    for code in range(128):
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerow([f"a{chr(code)}b", "x"])
+        if buffer.getvalue().startswith('"'):
+            special.append(chr(code))
+    return "".join(special)
+
+
+_QUOTING = _quoting()
+
+
+def csv_columns(frame: pd.DataFrame) -> list[str]:
+    """The columns ``signals.csv`` holds: every field of a signal, in the model's order, but an
+    optional field no signal has (``coded_by``, ``corpus``): the file stays as it was without them."""
+    return [name for name in SIGNAL_FIELDS if name not in OPTIONAL_FIELDS or frame[name].fillna("").astype(bool).any()]
+
+
+def signals_csv_chunks(frame: pd.DataFrame) -> Iterator[bytes | memoryview]:
+    """Yield ``signals.csv`` (the validated signals in memokit's own input format, as pandas'
+    ``to_csv`` wrote them) a few thousand rows at a time. A text cell that a spreadsheet would run
+    as a formula (it starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is written
+    with a leading ``'``, which makes the spreadsheet show it as text."""
+    quoting = "[" + "".join(f"\\x{ord(c):02x}" for c in _QUOTING) + "]"
+    names = csv_columns(frame)
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow(names)
+    yield header.getvalue().encode()
+    columns = [_column(frame, name) for name in names]
+    starts = pa.array(FORMULA_START, TEXT)
+    for start in range(0, len(frame), CSV_ROWS):
+        cells = []
+        for column in columns:
+            text = pc.fill_null(_small(column.slice(start, CSV_ROWS)), _text(""))
+            formula = pc.is_in(pc.utf8_slice_codeunits(text, 0, 1), value_set=starts)
+            if pc.any(formula).as_py():
+                text = pc.if_else(formula, pc.binary_join_element_wise(_text("'"), text, _text("")), text)
+            if _occurring(text, _QUOTING):
+                quoted = pc.binary_join_element_wise(_text('"'), pc.replace_substring(text, '"', '""'), _text('"'),
+                                                     _text(""))
+                text = pc.if_else(pc.match_substring_regex(text, quoting), quoted, text)
+            cells.append(text)
+        yield joined(pc.binary_join_element_wise(*cells, _text(",")), "", "\n", "\n")
+
+
+def signals_csv(frame: pd.DataFrame) -> str:
+    """Return ``signals.csv`` whole (see ``signals_csv_chunks``)."""
+    return b"".join(bytes(chunk) for chunk in signals_csv_chunks(frame)).decode()
+
