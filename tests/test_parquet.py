@@ -14,7 +14,7 @@ from memokit.build.convert import convert
 from memokit.cli import main
 
 FIELDS = ("id", "url", "source", "community", "title", "created", "theme", "phase", "summary", "model_family",
-          "tool", "found_by", "sample")
+          "tool", "found_by", "sample", "coded_by", "corpus")
 
 
 def _write(data: Path, records: list[dict], schema: pa.Schema | None = None) -> Path:

@@ -212,10 +212,13 @@ def _render_data(dataset: Dataset, stats: Stats, env: Environment, out: SiteWrit
     labels = {str(source): dataset.taxonomy.source_label(str(source)) for source in sources}
     # How a post was coded, and its corpus, go into the drill's data only where the data records them.
     frame = dataset.frame
+    drill_fields: tuple[str, ...] = DRILL_FIELDS
+    if (frame["corpus"].fillna("") != "").any():
+        drill_fields += ("corpus",)
     coded_by = frame["coded_by"].fillna("")
-    frame = frame.assign(coding=coded_by.map({value: coding_of(value) for value in pd.unique(coded_by)}))
-    drill_fields = (*DRILL_FIELDS, *(name for name, empty in (("corpus", ""), ("coding", UNRECORDED))
-                                     if (frame[name].fillna("") != empty).any()))
+    if (coded_by != "").any():
+        frame = frame.assign(coding=coded_by.map({value: coding_of(value) for value in pd.unique(coded_by)}))
+        drill_fields += ("coding",)
     posts = Posts(frame, labels, drill_fields)
     for number, card in enumerate(themes):
         rows = posts.rows("theme", card["id"])

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..model import ALL, CODINGS, FILTER_FIELDS, Taxonomy, coding_of
+from ..model import ALL, CODINGS, FILTER_FIELDS, HAND, MODEL, MODEL_ACCEPTED, UNRECORDED, Taxonomy, coding_of
 from .validate import Dataset
 
 #: z for a two-sided 95% interval.
@@ -338,8 +338,14 @@ def aggregate_sql(signals: str) -> str:
     as DuckDB's ``read_parquet('corpus/**/*.parquet', hive_partitioning = true)``): standard SQL that
     DuckDB and Spark SQL both run. Dates are ISO text, so their minimum and maximum are the first
     and last."""
-    select = [f"coalesce(substr(created, 1, 4), '{UNKNOWN_YEAR}') AS year" if name == "year" else name
-              for name in FILTER_FIELDS]
+    derived = {
+        "year": f"coalesce(substr(created, 1, 4), '{UNKNOWN_YEAR}') AS year",
+        # coding_of(coded_by), in SQL
+        "coding": (f"CASE WHEN coalesce(coded_by, '') = '' THEN '{UNRECORDED}' "
+                   f"WHEN coded_by = '{MODEL_ACCEPTED}' OR coded_by LIKE '{MODEL_ACCEPTED}:%' THEN '{MODEL}' "
+                   f"ELSE '{HAND}' END AS coding"),
+    }
+    select = [derived.get(name, name) for name in FILTER_FIELDS]
     groups = ", ".join(str(i) for i in range(1, len(select) + 1))
     return (f"SELECT {', '.join(select)}, count(*) AS {SIGNALS}, min(created) AS first, max(created) AS last\n"
             f"FROM {signals}\nGROUP BY {groups}")
