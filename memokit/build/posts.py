@@ -68,6 +68,11 @@ def _column(frame: pd.DataFrame, name: str) -> pa.ChunkedArray:
     return values
 
 
+def _one(values: pa.ChunkedArray) -> pa.Array:
+    """A column as one array (without a copy where it is one chunk already)."""
+    return values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
+
+
 def _small(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """One chunk of 32-bit-offset text (a page's worth of values)."""
     if isinstance(values, pa.ChunkedArray):
@@ -160,13 +165,13 @@ class Posts:
 
     def __init__(self, frame: pd.DataFrame, labels: Mapping[str, str],
                  drill_fields: tuple[str, ...] = DRILL_FIELDS) -> None:
-        order = pa.array(newest_first_order(frame))
+        self.order = newest_first_order(frame)
+        order = pa.array(self.order)
         self.drill_fields = drill_fields
-        # Each column once in the order of the listings: a page is then a slice, not a gather.
-        self.columns = {name: _narrow(_column(frame, name).take(order).combine_chunks())
-                        for name in sorted({*self._CARD_FIELDS, *drill_fields} - {"host"})}
+        # The frame's own columns (no copy); a page's rows are gathered from them in listing order.
+        self.columns = {name: _one(_column(frame, name)) for name in sorted({*self._CARD_FIELDS, *drill_fields} - {"host"})}
         # Where each link leads, once for every post (the cards and the drill both show it).
-        self.columns["host"] = hosts(self.columns["url"].cast(TEXT)) if len(order) else pa.array([], TEXT)
+        self.host = hosts(_small(self.columns["url"].take(order))) if len(order) else pa.array([], TEXT)
         self.theme = pc.dictionary_encode(_column(frame, "theme").take(order)).combine_chunks()
         self.phase = pc.dictionary_encode(_column(frame, "phase").take(order)).combine_chunks()
         self.labels = dict(labels)
@@ -185,10 +190,11 @@ class Posts:
         return np.flatnonzero(encoded.indices.to_numpy(zero_copy_only=False) == codes.index(value))
 
     def _page(self, rows: np.ndarray, names: tuple[str, ...]) -> dict[str, pa.Array]:
-        if len(rows) and rows[-1] - rows[0] == len(rows) - 1:  # consecutive: a slice
-            return {name: self.columns[name].slice(int(rows[0]), len(rows)).cast(TEXT) for name in names}
-        index = pa.array(rows)
-        return {name: _small(self.columns[name].take(index)) for name in names}
+        index = pa.array(self.order[rows])
+        page = {name: _small(self.columns[name].take(index)) for name in names if name != "host"}
+        if "host" in names:
+            page["host"] = _small(self.host.take(pa.array(rows)))
+        return page
 
     def cards(self, rows: np.ndarray) -> list[str]:
         """The cards of the posts at ``rows``, as theme and phase pages list them."""
@@ -243,7 +249,7 @@ class Posts:
                 yield values.slice(first, size)
 
     def sources(self, rows: np.ndarray) -> list[str]:
-        found = pc.unique(self.columns["source"].take(pa.array(rows)))
+        found = pc.unique(self.columns["source"].take(pa.array(self.order[rows])))
         return sorted(str(s) for s in found.to_pylist())
 
 

@@ -41,7 +41,11 @@ OPTIONAL_COLUMNS = {"corpus": "", "coding": UNRECORDED}
 
 
 def _digest(path: Path) -> str:
-    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:  # a piece at a time: a signals file may be gigabytes
+        while piece := handle.read(1 << 20):
+            digest.update(piece)
+    return "sha256:" + digest.hexdigest()
 
 
 class SignalColumns(Mapping[str, Any]):

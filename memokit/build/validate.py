@@ -92,14 +92,20 @@ class _Columns:
             self.values[name].append(frame_value(signal, name))
 
     def frame(self) -> pd.DataFrame:
-        return to_frame(pa.table({name: pa.array(values, STRING) for name, values in self.values.items()}))
+        return to_frame([pa.table({name: pa.array(values, STRING) for name, values in self.values.items()})])
 
 
-def to_frame(table: pa.Table) -> pd.DataFrame:
-    """Return validated columns as ``Dataset.frame``: one Arrow-backed text column per field."""
+def to_frame(tables: list[pa.Table]) -> pd.DataFrame:
+    """Return validated columns as ``Dataset.frame``: one Arrow-backed text column per field. The
+    table is taken out of ``tables``, so that no one else holds it and its memory is freed as it is
+    turned into the frame."""
     text = pd.StringDtype("pyarrow", na_value=np.nan)
-    table = table.select(list(COLUMNS))
+    table = tables.pop().select(list(COLUMNS))
     table = table.cast(pa.schema([(name, WIDE) for name in COLUMNS]))
+    # One chunk per column, a column at a time (each old one is freed as its copy is made): a page of
+    # posts is then gathered from one array, not from hundreds of blocks.
+    for index, name in enumerate(COLUMNS):
+        table = table.set_column(index, name, table.column(name).combine_chunks())
     frame: pd.DataFrame = table.to_pandas(types_mapper={WIDE: text}.get, self_destruct=True)
     return frame
 
@@ -116,15 +122,15 @@ def load_dataset(data_dir: Path, progress: Callable[[str], None] | None = None) 
     taxonomy = validate_taxonomy(raw_taxonomy, problems) if raw_taxonomy else None
     signals_path = find_signals_file(data_dir, problems)
     warnings: list[str] = []
-    table = None
+    found: list[pa.Table] = []
     if signals_path is not None and taxonomy is not None:
-        table = _load_signals(signals_path, taxonomy, problems, warnings, progress)
+        found.append(_load_signals(signals_path, taxonomy, problems, warnings, progress))
     elif signals_path is not None:
         for _ in iter_signals(signals_path, problems):
             pass  # report unreadable lines even when the taxonomy is broken
     problems.raise_if_any()
-    assert taxonomy is not None and signals_path is not None and table is not None
-    return Dataset(None, taxonomy, signals_path, tuple(warnings), frame=to_frame(table))
+    assert taxonomy is not None and signals_path is not None and found
+    return Dataset(None, taxonomy, signals_path, tuple(warnings), frame=to_frame(found))
 
 
 # Where a problem stands among the others: after the problems met while reading a record, a
@@ -190,6 +196,7 @@ def _load_signals(path: Path, taxonomy: Taxonomy, problems: Problems, warnings: 
             progress(f"reading {path.name}: {read:,} signals")
 
     table = pa.concat_tables(parts) if parts else _schema(WIDE).empty_table()
+    parts.clear()
     keep = np.asarray(table[_OK].to_numpy(), dtype=bool)
     lines = table[_LINE].to_numpy()
     ordinals = table[_ORDINAL].to_numpy()
@@ -207,9 +214,8 @@ def _load_signals(path: Path, taxonomy: Taxonomy, problems: Problems, warnings: 
         problems.items.append(problem)
     for name, (_, _, line) in sorted(unknown.items(), key=lambda item: item[1][:2]):
         warnings.append(printable(f"{path}:{line}: {name}: unknown field ignored (known: {', '.join(SIGNAL_FIELDS)})"))
-    table = table.select(list(COLUMNS))
     # (A build stops on any problem: a filter, and its copy, is for the rows of a file with problems.)
-    return table if keep.all() else table.filter(pa.array(keep))
+    return table.select(list(COLUMNS)) if keep.all() else table.filter(pa.array(keep)).select(list(COLUMNS))
 
 
 _KEY, _LINE, _ORDINAL, _OK = "\0key", "\0line", "\0ordinal", "\0ok"
