@@ -281,7 +281,8 @@ _QUOTING = _quoting()
 def csv_columns(frame: pd.DataFrame) -> list[str]:
     """The columns ``signals.csv`` holds: every field of a signal, in the model's order, but an
     optional field no signal has (``coded_by``, ``corpus``): the file stays as it was without them."""
-    return [name for name in SIGNAL_FIELDS if name not in OPTIONAL_FIELDS or frame[name].fillna("").astype(bool).any()]
+    return [name for name in SIGNAL_FIELDS if name not in OPTIONAL_FIELDS
+            or (name in frame.columns and frame[name].fillna("").astype(bool).any())]
 
 
 def signals_csv_chunks(frame: pd.DataFrame) -> Iterator[bytes | memoryview]:
