@@ -19,12 +19,12 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 from helpers import TAXONOMY, THEME_PHASE, csv_text, jsonl
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
 
 from memokit.build import columnar, posts
-from memokit.build.load import RawTaxonomy, read_signals
+from memokit.build.load import RawTaxonomy, iter_signals
 from memokit.build.validate import load_dataset, validate_signals, validate_taxonomy
 from memokit.model import InputError, Problems
 
@@ -84,7 +84,9 @@ def _columnar(folder: Path, text: bytes, name: str) -> tuple[list[str], list[str
 
 def _per_row(folder: Path, name: str) -> tuple[list[str], list[str], list[Any]]:
     found, warnings = Problems(), []
-    records = read_signals(folder / name, found)
+    # Read as the per-row build read: one record at a time, each validated before the next is read,
+    # so a problem met while reading a later line comes after an earlier record's problems.
+    records = iter_signals(folder / name, found)
     taxonomy = validate_taxonomy(RawTaxonomy(folder / "taxonomy.toml", TAXONOMY, tomllib.loads(TAXONOMY)), Problems())
     assert taxonomy is not None
     kept = validate_signals(records, taxonomy, found, warnings)
@@ -102,6 +104,7 @@ def test_jsonl_gives_what_the_per_row_path_gives(tmp_path_factory, generated):
 
 @SETTINGS
 @given(records())
+@example([{"found_by": ["a", "b"]}, {"summary": "\r", "notes": None}])  # a reading problem after a bad record
 def test_csv_gives_what_the_per_row_path_gives(tmp_path_factory, generated):
     folder = tmp_path_factory.mktemp("csv") / "data"
     rows = [{k: ";".join(map(str, v)) if isinstance(v, list) else "" if v is None else str(v) for k, v in r.items()}
