@@ -10,13 +10,13 @@ from __future__ import annotations
 import csv
 import json
 import re
-import tomllib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..model import Problem, Problems
+from ..model.files import first_line, parse_toml, read_text
 
 SIGNAL_FILES = ("signals.jsonl", "signals.csv", "signals.parquet")
 TAXONOMY_FILE = "taxonomy.toml"
@@ -108,7 +108,7 @@ def _jsonl_records(path: Path, lines: Iterable[tuple[int, bytes]], problems: Pro
             problems.add(path, number, None, f"invalid JSON: {exc.msg} (column {exc.colno})")
             continue
         except (RecursionError, ValueError) as exc:  # absurd nesting, a number of thousands of digits
-            problems.add(path, number, None, f"invalid JSON: {_first_line(exc)}")
+            problems.add(path, number, None, f"invalid JSON: {first_line(exc)}")
             continue
         if not isinstance(data, dict):
             problems.add(path, number, None, f"expected a JSON object, got {type(data).__name__}")
@@ -196,18 +196,8 @@ def read_taxonomy(data_dir: Path, problems: Problems) -> RawTaxonomy | None:
     text = read_text(path, problems, missing="taxonomy file not found")
     if text is None:
         return None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        # Python 3.11's message ends with "(at line L, column C)"; put the line up front.
-        found = re.search(r"\s*\(at line (\d+), column (\d+)\)$", str(exc))
-        message = str(exc)[: found.start()] if found else str(exc)
-        line = int(found.group(1)) if found else None
-        column = f" (column {found.group(2)})" if found else ""
-        problems.add(path, line, None, f"invalid TOML: {message}{column}")
-        return None
-    except (RecursionError, ValueError) as exc:  # absurd nesting
-        problems.add(path, None, None, f"invalid TOML: {_first_line(exc)}")
+    data = parse_toml(path, text, problems)
+    if data is None:
         return None
     return RawTaxonomy(path, text, data)
 
@@ -232,34 +222,6 @@ def read_agreement(data_dir: Path, problems: Problems) -> Any:
             field = ".".join(str(part) for part in error["loc"]) or None
             problems.add(path, None, field, str(error["msg"]))
         return None
-
-
-def read_text(path: Path, problems: Problems, missing: str | None = None) -> str | None:
-    """Read a UTF-8 text file (with or without a BOM; CRLF line ends as LF); a missing, unreadable
-    or not-UTF-8 file becomes a problem, with the line of the first bad byte."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        problems.add(path, None, None, missing or "file not found")
-        return None
-    except OSError as exc:
-        problems.add(path, None, None, f"cannot read: {exc.strerror or exc}")
-        return None
-    try:
-        return raw.decode("utf-8-sig").replace("\r\n", "\n")
-    except UnicodeDecodeError as exc:
-        problems.add(path, utf8_error_line(raw, exc), None, "invalid UTF-8: save the file as UTF-8")
-        return None
-
-
-def utf8_error_line(raw: bytes, error: UnicodeDecodeError) -> int:
-    """Return the line (from 1) on which a UTF-8 decoding error happened."""
-    return raw[: error.start].count(b"\n") + 1
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().split("\n")[0] or type(error).__name__
-    return text if len(text) <= 120 else text[:117] + "..."
 
 
 # --- reading in blocks of columns ---------------------------------------------------------------

@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..model import INDEX, SLUG_RE, FrontMatter, Page, Problems
-from .load import read_text
+from ..model.files import read_text
 
 
 class _DuplicateKey(ValueError):

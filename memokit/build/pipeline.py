@@ -10,11 +10,12 @@ from pathlib import Path
 
 from .. import interrupt
 from ..model import INDEX, InputError, MemokitError, Problem, Problems, grouped, printable
+from ..model.files import utf8_error_line
 from .cache import BuildCache, fingerprint
 from .charts import build_charts, chart_requests
 from .claims import BLOCKS, BoundPage, ClaimResult, bind_page, check_claims
 from .lint import Finding, candidates, lint_page
-from .load import TAXONOMY_FILE, read_agreement, utf8_error_line
+from .load import TAXONOMY_FILE, read_agreement
 from .pages import load_pages, unused_keys
 from .prose import analyse, structure_problems
 from .render import TEMPLATES, Reuse, render_site

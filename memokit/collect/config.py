@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from ..model.files import parse_toml, read_text
 from ..model.problems import Problems
 from ..model.text import BANNED_RE, SLUG_RE
 
@@ -108,28 +108,12 @@ class Config:
 
 def read_config(path: Path, kinds: Mapping[str, Kind], problems: Problems) -> Config | None:
     """Read and check ``path``; record every problem and return None if there is one."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
-    except FileNotFoundError:
-        problems.add(path, None, None, f"file not found: write a {CONFIG_FILE} with [[sources]] tables "
-                                       "(see 'Collecting' in the README)")
+    text = read_text(path, problems, missing=f"file not found: write a {CONFIG_FILE} with [[sources]] tables "
+                                             "(see 'Collecting' in the README)")
+    if text is None:
         return None
-    except OSError as exc:
-        problems.add(path, None, None, f"cannot read: {exc.strerror or exc}")
-        return None
-    except UnicodeDecodeError:
-        problems.add(path, None, None, "invalid UTF-8: save the file as UTF-8")
-        return None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        found = re.search(r"\s*\(at line (\d+), column (\d+)\)$", str(exc))
-        message = str(exc)[: found.start()] if found else str(exc)
-        problems.add(path, int(found.group(1)) if found else None, None,
-                     f"invalid TOML: {message}" + (f" (column {found.group(2)})" if found else ""))
-        return None
-    except (RecursionError, ValueError) as exc:
-        problems.add(path, None, None, f"invalid TOML: {str(exc)[:120]}")
+    data = parse_toml(path, text, problems)
+    if data is None:
         return None
 
     lines = _Lines(text)

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from .agreement import AGREEMENT_FILE as AGREEMENT_FILE
     from .agreement import AgreementSummary as AgreementSummary
     from .agreement import landis_koch as landis_koch
+    from .files import parse_toml as parse_toml
+    from .files import read_text as read_text
+    from .files import utf8_error_line as utf8_error_line
     from .page import INDEX as INDEX
     from .page import ClaimSpec as ClaimSpec
     from .page import FrontMatter as FrontMatter
@@ -56,6 +59,7 @@ if TYPE_CHECKING:
 
 _WHERE = {
     "agreement": ("AGREEMENT_FILE", "AgreementSummary", "landis_koch"),
+    "files": ("parse_toml", "read_text", "utf8_error_line"),
     "page": ("INDEX", "ClaimSpec", "FrontMatter", "HeadlineItem", "Page"),
     "problems": ("MAX_PRINTED", "InputError", "MemokitError", "Problem", "Problems", "grouped", "printable"),
     "signal": ("CODINGS", "HAND", "MODEL", "UNRECORDED", "MODEL_ACCEPTED", "OPTIONAL_FIELDS", "REQUIRED_FIELDS", "SIGNAL_FIELDS", "Signal",
