@@ -187,6 +187,11 @@ def problems(data: Path) -> list[str]:
     return [str(problem) for problem in caught.value.problems]
 
 
+def leftovers(project: Path) -> list[str]:
+    """The staging folders of builds (``.site-…``) left in ``project``."""
+    return sorted(p.name for p in project.iterdir() if p.name.startswith(".site-"))
+
+
 def tree_digest(folder: Path) -> dict[str, str]:
     """Return every file under ``folder`` (relative path) with a SHA-256 of its bytes."""
     import hashlib

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import slow_project, tree_digest
+from helpers import leftovers, slow_project, tree_digest
 
 from memokit.build.site import LOCK, MARKER, clean_up
 from memokit.scaffold import new_project
@@ -32,10 +32,6 @@ def build(project: Path, *args: str, check: bool = True) -> subprocess.Completed
     if check:
         assert result.returncode == 0, result.stderr
     return result
-
-
-def leftovers(project: Path) -> list[str]:
-    return sorted(p.name for p in project.iterdir() if p.name.startswith(".site-"))
 
 
 @pytest.fixture

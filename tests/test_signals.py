@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import tree_digest
+from helpers import leftovers, tree_digest
 
 from memokit.cli import main
 from memokit.scaffold import new_project
@@ -295,10 +295,6 @@ def assert_no_traceback(run: Run) -> None:
     for stream in (run.out, run.err):
         text = "\n".join(stream)
         assert "Traceback" not in text and "KeyboardInterrupt" not in text, text
-
-
-def leftovers(project: Path) -> list[str]:
-    return sorted(p.name for p in project.iterdir() if p.name.startswith(".site-"))
 
 
 @pytest.fixture
