@@ -113,7 +113,6 @@ def _clean(svg: str, drill: dict[str, str] | None = None, names: dict[str, str] 
     click); everything else the SVG draws is hidden from assistive tech, since the figure carries
     the text alternative and its table the same numbers."""
     svg = re.sub(r'<rect width="[\d.]+" height="[\d.]+" fill="(white|transparent)"/>', "", svg, count=1)
-    svg = re.sub(r'^<svg ([^>]*?)width="([\d.]+)" height="([\d.]+)"', r'<svg \1width="\2" height="\3"', svg, count=1)
     svg = svg.replace(' xmlns:xlink="http://www.w3.org/1999/xlink"', "")
     svg = re.sub(r' role="graphics-object" aria-roledescription="[^"]*"', "", svg)  # plain groups
     svg = svg.replace('<g class="mark-text', '<g aria-hidden="true" class="mark-text')

@@ -486,10 +486,9 @@ def _block_context(block: Block, context: dict[str, Any], stats: Stats) -> dict[
         phases = [phase for phase in _phase_rows(scoped) if phase["share"].count]
         where = block.scope.where(stats)
         if where:  # the drill shows a card's posts in the scope alone, under its own key
-            of = block.scope.label(stats)
             for row in [*themes, *phases]:
                 row["drill"] += "~" + values["id_suffix"][1:]
-                row["drill_label"] = f"{row.get('name', row['label'])}: {of}"
+                row["drill_label"] = f"{row.get('name', row['label'])}: {values['scope']['label']}"
         values.update(themes=themes, phases=phases, where=_json([[n, list(v)] for n, v in where]).strip() if where else "")
     return values
 
