@@ -4,11 +4,15 @@ their words, abstention below the threshold, training on title and body and neve
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
+import pytest
 from helpers import make_data, signal
 
 from memokit.cli import main
+from memokit.curate.agreement import default_folds, fold_problem, posts_needed
+from memokit.curate.classifier import Classifier, TooFewPosts, with_codebook
 from memokit.curate.commands import coded_texts
 from memokit.curate.store import QueueEntry, read_queue, write_queue
 from memokit.model import Problems
@@ -55,7 +59,8 @@ def test_the_classifier_reads_title_and_body_never_the_summary(tmp_path: Path) -
     raw.mkdir()
     (raw / "github.jsonl").write_text(json.dumps({"url": "https://example.com/synthetic/1/", "title": "x",
                                                   "body": "Synthetic body with a traceback"}) + "\n", encoding="utf-8")
-    texts, themes, with_body = coded_texts(data, [raw])
+    found = coded_texts(data, [raw])
+    texts, themes, with_body = found.texts, found.themes, found.with_body
     assert texts[0] == "Synthetic: cuda out of memory crash\nSynthetic body with a traceback" and with_body == 1
     assert texts[1] == "Synthetic: cuda out of memory crash again"
     assert not any("summary" in text for text in texts) and themes[:1] == ["setup"]
@@ -75,3 +80,44 @@ def test_too_few_coded_posts_is_one_clear_line(tmp_path: Path, capsys) -> None:
     assert main(["agreement", "--data", str(data)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "every theme needs at least 5 coded posts" in err[0] and "improve (4)" in err[0]
+
+
+def test_the_codebook_is_read_as_one_more_post_of_each_coded_theme(tmp_path: Path) -> None:
+    data = make_data(tmp_path, coded())
+    found = coded_texts(data, [])
+    # The taxonomy's label and definition of every theme; only the coded ones are trained on.
+    assert found.codebook["improve"] == "Did it get better?\nWhether the model improved."
+    documents, labels = with_codebook(found.texts, found.themes, found.codebook)
+    assert documents[len(found.texts):] == [found.codebook["setup"], found.codebook["improve"]]
+    assert labels[len(found.texts):] == ["setup", "improve"] and "retrain" not in labels
+    # "better" is in the codebook's label of improve and in no coded title: only the codebook teaches it.
+    post = ["Synthetic: better"]
+    without = Classifier.train(found.texts, found.themes)
+    with_book = Classifier.train(found.texts, found.themes, found.codebook)
+    improve = with_book.themes.index("improve")
+    assert with_book.probabilities(post)[0, improve] > without.probabilities(post)[0, improve]
+    assert "better" in with_book.evidence(post, ["improve"])[0]
+
+
+def test_folds_default_to_ten_or_what_the_smallest_theme_allows(tmp_path: Path, capsys) -> None:
+    themes = ["setup"] * 12 + ["improve"] * 12
+    assert default_folds(themes) == 10 and fold_problem(themes, 10) is None
+    # Ten folds, nested: 12 posts leave 10 in the outer training part (one per inner fold) and 9 inside.
+    assert posts_needed(10) == 12 and posts_needed(10, nested=False) == 10
+    # Eight posts: 6-fold nested leaves 6 (one per inner fold), then 5 for the calibration's folds.
+    assert default_folds(["setup"] * 12 + ["improve"] * 8) == 6
+    assert default_folds(["setup"] * 12 + ["improve"] * 8, nested=False) == 8
+    assert default_folds(["setup"] * 12 + ["improve"] * 6, nested=False) == 6
+    with pytest.raises(TooFewPosts, match=r"^nested cross-validation needs at least 8 coded posts of every theme; "
+                                          r"too few: improve \(7\)$"):
+        default_folds(["setup"] * 12 + ["improve"] * 7)
+    records = coded()
+    data = make_data(tmp_path, records[:12] + records[12:20])  # improve: eight posts
+    assert main(["agreement", "--data", str(data), "--folds", "10"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "10-fold nested cross-validation needs at least 12 coded posts of every theme" in err[0]
+    assert "too few: improve (8)" in err[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no fold left without a post of a theme
+        assert main(["agreement", "--data", str(data), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["folds"] == 6

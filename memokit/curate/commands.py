@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..model import AGREEMENT_FILE, InputError, Problem, printable, url_key
@@ -74,7 +75,8 @@ def agreement_parser() -> argparse.ArgumentParser:
         "matrix, and the threshold that reaches the target kappa."))
     _data(p)
     _raw(p)
-    p.add_argument("--folds", type=int, default=5, metavar="K", help="folds of the cross-validation (default: 5)")
+    p.add_argument("--folds", type=int, default=None, metavar="K",
+                   help="folds of the cross-validation (default: 10, or as many as the smallest theme allows)")
     p.add_argument("--target", type=_share, default=0.8, metavar="KAPPA",
                    help="the kappa the threshold must reach on the kept posts (default: 0.8)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -134,9 +136,20 @@ def _name(value: str, option: str) -> str:
     return value
 
 
-def coded_texts(data: Path, raw: list[Path] | None) -> tuple[list[str], list[str], int]:
-    """The coded signals' texts (title, and body where a raw post with the same canonical URL has
-    one) and themes; and how many had a body."""
+@dataclass
+class Coded:
+    """What the classifier learns from: the coded signals' texts (title, and body where a raw post
+    with the same canonical URL has one) and themes, how many had a body, and the codebook's text of
+    each theme (its label and definition in the taxonomy)."""
+
+    texts: list[str]
+    themes: list[str]
+    with_body: int
+    codebook: dict[str, str]
+
+
+def coded_texts(data: Path, raw: list[Path] | None) -> Coded:
+    """The coded signals of ``data`` and the bodies of ``raw`` (default: ``raw/`` if there is one)."""
     from ..build.validate import load_dataset
     from ..model import Problems
     from .classifier import text_of
@@ -157,20 +170,23 @@ def coded_texts(data: Path, raw: list[Path] | None) -> tuple[list[str], list[str
         with_body += bool(body)
         texts.append(text_of(str(title), body))
         themes.append(str(theme))
-    return texts, themes, with_body
+    codebook = {theme.id: f"{theme.label}\n{theme.definition}" for theme in dataset.taxonomy.themes}
+    return Coded(texts, themes, with_body, codebook)
 
 
 def _agreement(argv: list[str]) -> int:
     args = agreement_parser().parse_args(argv)
-    if args.folds < 2:
+    if args.folds is not None and args.folds < 2:
         return _fail([f"--folds: expected 2 or more, got {args.folds}"])
-    from .agreement import measure
+    from .agreement import default_folds, measure
     from .classifier import TooFewPosts
     from .store import write_atomic
 
-    texts, themes, with_body = coded_texts(args.data, args.raw)
+    coded = coded_texts(args.data, args.raw)
+    texts, with_body = coded.texts, coded.with_body
     try:
-        result = measure(texts, themes, folds=args.folds, target=args.target)
+        folds = args.folds or default_folds(coded.themes)
+        result = measure(texts, coded.themes, folds=folds, target=args.target, codebook=coded.codebook)
     except TooFewPosts as exc:
         return _fail([f"{args.data / 'signals.jsonl'}: {exc}"])
     summary = result.summary()
@@ -188,7 +204,7 @@ def _agreement(argv: list[str]) -> int:
 def _suggest(argv: list[str]) -> int:
     args = suggest_parser().parse_args(argv)
     from ..model import AgreementSummary, Problems
-    from .agreement import choose_threshold, out_of_fold
+    from .agreement import choose_threshold, default_folds, out_of_fold
     from .classifier import Classifier, TooFewPosts, text_of
     from .store import Suggestion, read_queue, write_queue
 
@@ -198,7 +214,8 @@ def _suggest(argv: list[str]) -> int:
     if not queue:
         print("the queue is empty: nothing to suggest (memokit ingest fills it)")
         return EXIT_OK
-    texts, themes, _ = coded_texts(args.data, args.raw)
+    coded = coded_texts(args.data, args.raw)
+    texts, themes = coded.texts, coded.themes
     threshold = args.threshold
     try:
         if threshold is None and (args.data / AGREEMENT_FILE).is_file():
@@ -211,13 +228,14 @@ def _suggest(argv: list[str]) -> int:
         elif threshold is None:
             import numpy as np
 
-            probabilities, classes, _ = out_of_fold(texts, themes)
+            folds = default_folds(themes, nested=False)
+            probabilities, classes, _ = out_of_fold(texts, themes, folds, codebook=coded.codebook)
             predicted = np.asarray(classes, dtype=object)[probabilities.argmax(axis=1)]
             threshold = choose_threshold(np.asarray(themes, dtype=object), predicted, probabilities.max(axis=1))
             where = "chosen by cross-validation to reach kappa 0.8"
         else:
             where = "as given"
-        model = Classifier.train(texts, themes)
+        model = Classifier.train(texts, themes, coded.codebook)
     except TooFewPosts as exc:
         return _fail([f"{args.data / 'signals.jsonl'}: {exc}"])
     queued = [text_of(e.title, e.body) for e in queue]
