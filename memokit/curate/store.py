@@ -129,9 +129,6 @@ def write_queue(data_dir: Path, entries: Iterable[QueueEntry]) -> None:
     write_atomic(data_dir / QUEUE_FILE, queue_lines(entries))
 
 
-def appended(path: Path, line: str) -> str:
-    """The text of ``path`` with ``line`` added at its end (on a line of its own)."""
-    text = path.read_text(encoding="utf-8") if path.is_file() else ""
-    if text and not text.endswith("\n"):
-        text += "\n"
-    return text + line
+def to_append(text: str | None, line: str) -> str:
+    """What to add at the end of ``text`` to put ``line`` (ending in a newline) on a line of its own."""
+    return ("\n" if text and not text.endswith("\n") else "") + line
