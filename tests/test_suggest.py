@@ -9,9 +9,11 @@ from pathlib import Path
 from helpers import make_data, signal
 
 from memokit.cli import main
+from memokit.curate.coding import Desk
 from memokit.curate.commands import coded_texts
 from memokit.curate.store import QueueEntry, read_queue, write_queue
 from memokit.model import Problems
+from memokit.model.agreement import coded_digest
 
 TOPICS = {"setup": ["cuda out of memory crash", "install fails with import error", "nan loss crash at step one",
                     "config error crashes the trainer", "oom on a single gpu crash", "segfault when the run starts"],
@@ -55,7 +57,7 @@ def test_the_classifier_reads_title_and_body_never_the_summary(tmp_path: Path) -
     raw.mkdir()
     (raw / "github.jsonl").write_text(json.dumps({"url": "https://example.com/synthetic/1/", "title": "x",
                                                   "body": "Synthetic body with a traceback"}) + "\n", encoding="utf-8")
-    texts, themes, with_body = coded_texts(data, [raw])
+    texts, themes, with_body, _ = coded_texts(data, [raw])
     assert texts[0] == "Synthetic: cuda out of memory crash\nSynthetic body with a traceback" and with_body == 1
     assert texts[1] == "Synthetic: cuda out of memory crash again"
     assert not any("summary" in text for text in texts) and themes[:1] == ["setup"]
@@ -75,3 +77,41 @@ def test_too_few_coded_posts_is_one_clear_line(tmp_path: Path, capsys) -> None:
     assert main(["agreement", "--data", str(data)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "every theme needs at least 5 coded posts" in err[0] and "improve (4)" in err[0]
+
+
+def test_agreement_save_records_what_it_measured_and_suggest_and_code_warn_once_it_changed(tmp_path: Path,
+                                                                                        capsys) -> None:
+    data = make_data(tmp_path, coded())
+    write_queue(data, [QueueEntry(id="q1", url="https://example.com/q/1", source="github", community="example/a",
+                                  title="Synthetic: training crash with cuda out of memory")])
+    assert main(["agreement", "--data", str(data), "--folds", "3", "--save"]) == 0
+    saved = json.loads((data / "agreement.json").read_text(encoding="utf-8"))
+    assert saved["data_digest"] == coded_digest([r["title"] for r in coded()], [r["theme"] for r in coded()])
+    capsys.readouterr()
+    assert main(["suggest", "--data", str(data)]) == 0
+    assert capsys.readouterr().err == ""
+    assert Desk.open(data, "ana").warnings == []
+
+    # A post coded since: the figures describe 24 posts, the data has 25.
+    path = data / "signals.jsonl"
+    path.write_text(path.read_text(encoding="utf-8") + json.dumps(signal(99, theme="setup")) + "\n", encoding="utf-8")
+    now = coded_digest([r["title"] for r in [*coded(), signal(99)]], [r["theme"] for r in [*coded(), signal(99)]])
+    warning = (f"warning: {data / 'agreement.json'} was measured on 24 coded posts (data {saved['data_digest'][7:19]}); "
+               f"the data now has 25 (data {now[7:19]}): its figures are out of date; rerun memokit agreement --save")
+    assert main(["suggest", "--data", str(data)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [warning]
+    assert f"probability below {saved['threshold']:.2f}, from {data / 'agreement.json'}" in captured.out  # still used
+    assert [f"warning: {line}" for line in Desk.open(data, "ana").warnings] == [warning]
+    assert main(["agreement", "--data", str(data), "--folds", "3", "--save"]) == 0
+    assert Desk.open(data, "ana").warnings == []
+
+
+def test_a_broken_agreement_file_stops_suggest_with_one_line(tmp_path: Path, capsys) -> None:
+    data = make_data(tmp_path, coded())
+    write_queue(data, [QueueEntry(id="q1", url="https://example.com/q/1", source="github", community="example/a",
+                                  title="Synthetic: a post")])
+    (data / "agreement.json").write_text('{"posts": 24, "kappa": 3}', encoding="utf-8")
+    assert main(["suggest", "--data", str(data)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert f"{data / 'agreement.json'}: kappa: Input should be less than or equal to 1" in err

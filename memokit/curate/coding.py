@@ -27,6 +27,7 @@ from .. import interrupt
 from ..build.load import read_taxonomy
 from ..build.validate import load_dataset, validate_taxonomy
 from ..model import MODEL_ACCEPTED, InputError, Problems, Signal, Taxonomy, display_host, printable, url_key
+from ..model.agreement import coded_digest
 from ..serve.preview import IDLE, LOOPBACK_HOSTS
 from .decisions import Action, Journal, Misfit, Splice, read
 from .raw import one_line
@@ -35,6 +36,7 @@ from .store import (
     QUEUE_FILE,
     SIGNALS_FILE,
     QueueEntry,
+    agreement_of,
     json_line,
     queue_lines,
     read_queue,
@@ -75,7 +77,7 @@ CODED = ("accept", "theme")
 class Desk:
     """The coding session: the data folder, the coder, and the decisions log (for undo, also of
     earlier sessions). ``first`` is the number of the session's first record; ``warnings``, what
-    the start found to say (a file edited since a change was cut short)."""
+    the start found to say (a change cut short and finished, agreement figures out of date)."""
 
     data: Path
     coder: str
@@ -91,16 +93,17 @@ class Desk:
         with interrupt.deferred():  # a change cut short is finished whole, whatever signal comes meanwhile
             warnings = journal.recover()
         interrupt.check()
-        load_dataset(data)  # the signals must be valid before anything is added to them
+        dataset = load_dataset(data)  # the signals must be valid before anything is added to them
         problems = Problems()
         raw = read_taxonomy(data, problems)
         taxonomy = validate_taxonomy(raw, problems) if raw else None
         read_queue(data, problems)
         problems.raise_if_any()
         assert taxonomy is not None
+        _, stale = agreement_of(data, len(dataset), coded_digest(dataset.frame["title"], dataset.frame["theme"]))
         records = journal.records()
         return cls(data, coder, taxonomy, journal, records[-1].seq + 1 if records else 1,
-                   warnings)
+                   [*warnings, *([stale] if stale else [])])
 
     # --- reading -------------------------------------------------------------------------------
 
