@@ -15,7 +15,8 @@ from helpers import make_data, signal
 from playwright.sync_api import Page, expect
 
 from memokit.build.validate import load_dataset
-from memokit.curate.coding import make_server
+from memokit.cli import main
+from memokit.curate.coding import CodingServer, make_server
 from memokit.curate.store import QueueEntry, Suggestion, write_queue
 
 HOSTILE = '<img src=x onerror="window.pwned=1">"><script>window.pwned=1</script>'
@@ -202,3 +203,23 @@ def test_the_last_decision_is_undone_by_keyboard_after_a_restart(tmp_path: Path,
         assert page.evaluate("window.pwned") is None  # the title, untrusted, shown as text in the undo line too
         page.keyboard.press("u")
         expect(page.locator("#status")).to_have_text("Nothing to undo.")
+
+
+def test_memokit_code_says_on_start_what_it_found_one_line_each(tmp_path: Path, monkeypatch, capsys) -> None:
+    data = make_data(tmp_path, [signal(1), signal(2)])
+    write_queue(data, entries())
+    # Figures from before agreement.json recorded its digest, measured on other posts than these two.
+    (data / "agreement.json").write_text(json.dumps({
+        "posts": 30, "folds": 5, "kappa": 0.6, "accuracy": 0.7, "threshold": 0.5, "kept_share": 0.6,
+        "unseen_kept_share": 0.5}), encoding="utf-8")
+
+    def stopped(self, poll_interval: float = 0.5) -> None:
+        raise KeyboardInterrupt  # Ctrl+C as soon as it serves
+
+    monkeypatch.setattr(CodingServer, "serve_forever", stopped)
+    assert main(["code", "--data", str(data), "--coder", "ana", "--port", "0"]) == 0
+    out, err = capsys.readouterr()
+    [warning] = err.splitlines()
+    assert warning.startswith(f"warning: {data / 'agreement.json'} was measured on 30 coded posts; the data now has 2 "
+                              "(data ") and warning.endswith("rerun memokit agreement --save")
+    assert out.splitlines()[-1] == f"memokit: coding page stopped; every decision made is saved in {data}"

@@ -15,6 +15,7 @@ import errno
 import html
 import json
 import secrets
+import signal
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -86,6 +87,8 @@ class Desk:
     first: int
     warnings: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Set when the server stops: no decision starts after it.
+    closed: bool = False
 
     @classmethod
     def open(cls, data: Path, coder: str) -> Desk:
@@ -159,6 +162,7 @@ class Desk:
 
     def decide(self, post_id: str, action: str, theme: str | None, summary: str) -> None:
         with self.lock:
+            self._check_open()
             queue = self._queue()
             if not queue or queue[0].id != post_id:
                 raise Refused("that post is no longer the first in the queue; the page shows the current one")
@@ -199,6 +203,7 @@ class Desk:
     def undo(self) -> None:
         """Take back the newest decision still in effect, whichever session made it."""
         with self.lock:
+            self._check_open()
             in_effect = self.journal.in_effect()
             if not in_effect:
                 raise Refused(f"nothing to undo ({self.journal.path} holds no decision still in effect)")
@@ -220,6 +225,10 @@ class Desk:
         except Misfit as exc:  # (another program wrote the file between the reading and the writing)
             raise Refused(printable(f"{self.data / exc.name} changed while the decision was made: nothing was "
                                     "written; the page shows the queue as it is now")) from None
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise Refused("memokit code is stopping: nothing was written")
 
 
 def page(token: str) -> bytes:
@@ -326,7 +335,7 @@ def make_server(data: Path, coder: str, port: int) -> CodingServer:
 
 
 def serve(data: Path, coder: str, port: int) -> int:
-    """Serve the coding page until Ctrl+C; return the exit code."""
+    """Serve the coding page until Ctrl+C (exit 0) or SIGTERM (exit 143); return the exit code."""
     try:
         server = make_server(data, coder, port)
     except OSError as exc:
@@ -338,11 +347,19 @@ def serve(data: Path, coder: str, port: int) -> int:
     url = f"http://127.0.0.1:{server.server_address[1]}/"
     print(printable(f"memokit: coding {data / 'queue.jsonl'} as {coder} at {url} (every decision is saved at once); "
                     "Ctrl+C stops"), flush=True)
+    code = 0
     try:
         server.serve_forever(poll_interval=0.2)
-    except (KeyboardInterrupt, interrupt.Interrupted):
+    except KeyboardInterrupt:
         pass
+    except interrupt.Interrupted as stopped:  # Ctrl+C ends a session as usual; SIGTERM is reported as such
+        code = 0 if stopped.signum == signal.SIGINT else 128 + stopped.signum
     finally:
+        interrupt.ignore()  # from here on a signal changes nothing
         server.server_close()
-    print("memokit: coding page stopped", flush=True)
-    return 0
+        # A decision being written when the signal came is finished first (its thread holds the
+        # lock); none starts after it.
+        with server.desk.lock:
+            server.desk.closed = True
+    print(printable(f"memokit: coding page stopped; every decision made is saved in {data}"), flush=True)
+    return code
