@@ -130,16 +130,24 @@ def read(path: Path) -> str | None:
 
 
 class Journal:
-    """The decisions log of a data folder, and the changes made through it."""
+    """The decisions log of a data folder, and the changes made through it. The log as last read
+    or written is kept, with its lines, until the file changes."""
 
     def __init__(self, data: Path):
         self.data = data
         self.path = data / DECISIONS_FILE
+        self._known: tuple[tuple[int, int, int], list[Record], list[str]] | None = None
 
     def records(self) -> list[Record]:
         """The log, oldest first; a line that is not a record is a problem (``InputError``)."""
-        if not self.path.is_file() or self.path.stat().st_size == 0:
-            return []
+        return list(self._read()[0])
+
+    def _read(self) -> tuple[list[Record], list[str]]:
+        key = self._key()
+        if key is None or key[1] == 0:
+            return [], []
+        if self._known is not None and self._known[0] == key:
+            return self._known[1], self._known[2]
         problems = Problems()
         records = []
         for raw in iter_signals(self.path, problems):
@@ -151,12 +159,21 @@ class Journal:
                                  f"{error['msg']} (not a record of memokit code; remove the file to start a new log, "
                                  "and undo then reaches back no further)")
         problems.raise_if_any()
-        return records
+        self._known = (key, records, [_line(r) for r in records])
+        return self._known[1], self._known[2]
 
-    def in_effect(self, records: list[Record] | None = None) -> list[Record]:
+    def _key(self) -> tuple[int, int, int] | None:
+        """What tells the file's versions apart: each write replaces it by another file."""
+        try:
+            found = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return found.st_ino, found.st_size, found.st_mtime_ns
+
+    def in_effect(self) -> list[Record]:
         """The decisions not undone, oldest first: undo takes back the last."""
         stack: list[Record] = []
-        for record in self.records() if records is None else records:
+        for record in self._read()[0]:
             if record.action != "undo":
                 stack.append(record)
             elif stack and stack[-1].seq == record.undoes:
@@ -168,7 +185,7 @@ class Journal:
                theme: str | None = None, undoes: int | None = None) -> Record:
         """Make a change (``splices``, by file name) through the log; return its record as written.
         Raise ``Misfit`` if a file does not hold what its splice takes off; then nothing is written."""
-        records = self.records()
+        records, lines = self._read()
         texts: dict[str, str] = {}
         changes: dict[str, Change] = {}
         for name in (n for n in FILES if n in splices):
@@ -182,18 +199,17 @@ class Journal:
         seq = records[-1].seq + 1 if records else 1
         pending = Record(seq=seq, at=_now(), coder=coder, action=action, id=id, title=title, theme=theme, undoes=undoes,
                          pending=True, files=changes)
-        kept = [*records, pending][-KEEP:]
-        self._write_log(kept)
+        kept, kept_lines = [*records, pending][-KEEP:], [*lines, _line(pending)][-KEEP:]
+        self._write_log(kept, kept_lines)
         for name, text in texts.items():
             self._write_file(name, text, changes[name])
-        done = pending.model_copy(update={"pending": False})
-        self._write_log([*kept[:-1], done])
-        return done
+        self._finish(kept, kept_lines)
+        return kept[-1]
 
     def recover(self) -> list[str]:
         """Finish a change that was cut short (the newest record still pending); return a warning
         per file that was edited meanwhile and so left as it is."""
-        records = self.records()
+        records, lines = self._read()
         if not records or not records[-1].pending:
             return []
         last, warnings = records[-1], []
@@ -207,8 +223,14 @@ class Journal:
                 continue
             warnings.append(f"{self.data / name}: changed since decision {last.seq} ({last.action} of {last.id}) was "
                             f"cut short, so left as it is; check it against {self.path}")
-        self._write_log([*records[:-1], last.model_copy(update={"pending": False})])
+        self._finish(list(records), list(lines))
         return warnings
+
+    def _finish(self, records: list[Record], lines: list[str]) -> None:
+        """Write the log again with its newest record no longer pending."""
+        records[-1] = records[-1].model_copy(update={"pending": False})
+        lines[-1] = _line(records[-1])
+        self._write_log(records, lines)
 
     def _write_file(self, name: str, text: str, splice: Splice) -> None:
         path = self.data / name
@@ -217,8 +239,14 @@ class Journal:
         else:
             write_atomic(path, text)
 
-    def _write_log(self, records: list[Record]) -> None:
-        write_atomic(self.path, "".join(json_line(r.model_dump(mode="json", exclude_defaults=True)) for r in records))
+    def _write_log(self, records: list[Record], lines: list[str]) -> None:
+        write_atomic(self.path, "".join(lines))
+        key = self._key()
+        self._known = (key, records, lines) if key is not None else None
+
+
+def _line(record: Record) -> str:
+    return json_line(record.model_dump(mode="json", exclude_defaults=True))
 
 
 def _now() -> str:
