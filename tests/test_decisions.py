@@ -246,3 +246,14 @@ def test_a_log_memokit_cannot_read_stops_memokit_code_with_one_line_per_problem(
     err = capsys.readouterr().err.strip().splitlines()
     assert err and all(line.startswith(f"{data / DECISIONS_FILE}:") for line in err), err
     assert any(":2:" in line for line in err) and any("remove the file to start a new log" in line for line in err)
+
+
+def test_a_log_changed_by_hand_while_the_page_runs_is_read_again(data: Path) -> None:
+    desk = Desk.open(data, "ana")
+    desk.decide("q1", "skip", None, "")
+    (data / DECISIONS_FILE).unlink()  # the researcher starts a new log
+    with pytest.raises(Refused, match="nothing to undo"):
+        desk.undo()
+    (data / DECISIONS_FILE).write_text("not json\n", encoding="utf-8")
+    with pytest.raises(InputError):
+        desk.undo()
