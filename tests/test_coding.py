@@ -7,6 +7,7 @@ import http.client
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,8 @@ from helpers import make_data, signal
 from playwright.sync_api import Page, expect
 
 from memokit.build.validate import load_dataset
-from memokit.curate.coding import make_server
+from memokit.cli import main
+from memokit.curate.coding import CodingServer, make_server
 from memokit.curate.store import QueueEntry, Suggestion, write_queue
 
 HOSTILE = '<img src=x onerror="window.pwned=1">"><script>window.pwned=1</script>'
@@ -37,16 +39,25 @@ def entries() -> list[QueueEntry]:
     ]
 
 
+@contextmanager
+def serving(data: Path, coder: str = "ana") -> Iterator[str]:
+    """A session of memokit code on ``data``: its address while it runs."""
+    server = make_server(data, coder, 0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture
 def desk(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     data = make_data(tmp_path, [signal(1)])
     write_queue(data, entries())
-    server = make_server(data, "ana", 0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/", data
-    server.shutdown()
-    server.server_close()
+    with serving(data) as base:
+        yield base, data
 
 
 def lines(path: Path) -> list[dict]:
@@ -162,3 +173,53 @@ def test_coding_the_queue_by_keyboard(desk, page: Page) -> None:
     assert [e["id"] for e in lines(data / "signals.jsonl")] == ["syn-1", "q1", "q2"]
     assert lines(data / "queue.jsonl") == []
     load_dataset(data)  # and the build reads it all
+
+
+@pytest.mark.browser
+def test_the_last_decision_is_undone_by_keyboard_after_a_restart(tmp_path: Path, page: Page) -> None:
+    data = make_data(tmp_path, [signal(1)])
+    write_queue(data, entries())
+    names = ("signals.jsonl", "queue.jsonl")
+    before = {name: (data / name).read_bytes() for name in names}
+    with serving(data) as base:
+        page.goto(base)
+        expect(page.locator("#last")).to_have_text("No decision to undo.")
+        page.keyboard.press("3")  # breakage, not the suggestion
+        page.keyboard.press("Enter")
+        expect(page.locator("#title")).to_have_text("Synthetic: did the fine-tune improve?")
+        expect(page.locator("#last")).to_contain_text("Last decision: coded as Did anything break? “Synthetic: run")
+    assert lines(data / "signals.jsonl")[-1]["theme"] == "breakage"
+    page.goto("about:blank")  # the tab closed, memokit code stopped; then started again
+    with serving(data) as base:
+        page.goto(base)
+        expect(page.locator("#title")).to_have_text("Synthetic: did the fine-tune improve?")
+        expect(page.locator("#progress")).to_contain_text("0 coded in this session")
+        expect(page.locator("#last")).to_contain_text("in an earlier session. U undoes it.")
+        page.keyboard.press("u")
+        expect(page.locator("#title")).to_contain_text("CUDA out of memory")
+        expect(page.locator("#status")).to_contain_text("Undone: coded as Did anything break?")
+        expect(page.locator("#last")).to_have_text("No decision to undo.")
+        assert {name: (data / name).read_bytes() for name in names} == before
+        assert page.evaluate("window.pwned") is None  # the title, untrusted, shown as text in the undo line too
+        page.keyboard.press("u")
+        expect(page.locator("#status")).to_have_text("Nothing to undo.")
+
+
+def test_memokit_code_says_on_start_what_it_found_one_line_each(tmp_path: Path, monkeypatch, capsys) -> None:
+    data = make_data(tmp_path, [signal(1), signal(2)])
+    write_queue(data, entries())
+    # Figures from before agreement.json recorded its digest, measured on other posts than these two.
+    (data / "agreement.json").write_text(json.dumps({
+        "posts": 30, "folds": 5, "kappa": 0.6, "accuracy": 0.7, "threshold": 0.5, "kept_share": 0.6,
+        "unseen_kept_share": 0.5}), encoding="utf-8")
+
+    def stopped(self, poll_interval: float = 0.5) -> None:
+        raise KeyboardInterrupt  # Ctrl+C as soon as it serves
+
+    monkeypatch.setattr(CodingServer, "serve_forever", stopped)
+    assert main(["code", "--data", str(data), "--coder", "ana", "--port", "0"]) == 0
+    out, err = capsys.readouterr()
+    [warning] = err.splitlines()
+    assert warning.startswith(f"warning: {data / 'agreement.json'} was measured on 30 coded posts; the data now has 2 "
+                              "(data ") and warning.endswith("rerun memokit agreement --save")
+    assert out.splitlines()[-1] == f"memokit: coding page stopped; every decision made is saved in {data}"

@@ -28,6 +28,7 @@ from memokit.build.pipeline import BUILTIN_TEMPLATES
 from memokit.build.stats import compute
 from memokit.cli import main
 from memokit.model import coding_of
+from memokit.model.agreement import coded_digest
 
 CORPORA = TAXONOMY.replace("[sources]", """[[denominators]]
 id = "issues"
@@ -192,3 +193,59 @@ def test_a_broken_agreement_file_is_invalid_input(tmp_path: Path, capsys: pytest
     assert code == 2
     err = capsys.readouterr().err
     assert f"{data / 'agreement.json'}: kappa: Input should be less than or equal to 1" in err
+
+
+def agreement_json(measured: list[dict], *, digest: bool = True) -> str:
+    """agreement.json as memokit agreement --save writes it, measured on ``measured``."""
+    figures: dict = {"posts": len(measured), "folds": 5, "kappa": 0.63, "accuracy": 0.7, "threshold": 0.51,
+                     "kept_share": 0.6, "kept_kappa": 0.8, "kept_accuracy": 0.84, "unseen_kept_share": 0.58,
+                     "unseen_kept_kappa": 0.81}
+    if digest:
+        figures["data_digest"] = coded_digest([r["title"] for r in measured], [r["theme"] for r in measured])
+    return json.dumps(figures)
+
+
+EARLIER = "Measured on an earlier version of the data"
+
+
+@pytest.mark.parametrize("case, now, stale", [
+    ("the same posts, in another order", records()[::-1], None),
+    ("a post recoded", [*records()[:5], {**records()[5], "theme": "retrain", "phase": "Iterate"}],
+     "measured on 6 coded posts (data {then}); the data now has 6 with titles or themes changed (data {now})"),
+    ("a post added", [*records(), signal(7, theme="retrain")],
+     "measured on 6 coded posts (data {then}); the data now has 7 (data {now})"),
+])
+def test_agreement_measured_on_other_coded_posts_is_one_warning_and_said_in_the_methodology(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str, now: list[dict], stale: str | None) -> None:
+    data = make_data(tmp_path, records(), taxonomy=CORPORA)
+    (data / "agreement.json").write_text(agreement_json(records()), encoding="utf-8")
+    code, out = build(tmp_path, now)
+    assert code == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert "agree with the coders at Cohen's kappa 0.63 (substantial) on all 6 coded posts" in html
+    if stale is None:
+        assert err == [] and EARLIER not in html
+        return
+    digests = {"then": coded_digest([r["title"] for r in records()], [r["theme"] for r in records()])[7:19],
+               "now": coded_digest([r["title"] for r in now], [r["theme"] for r in now])[7:19]}
+    assert err == [f"warning: {data / 'agreement.json'} was {stale.format(**digests)}: its figures are out of date; "
+                   "rerun memokit agreement --save"]
+    changed = ", with titles or themes changed since" if len(now) == 6 else ""
+    assert (f"{EARLIER}, of 6 coded posts (it now has {len(now)}{changed}), and not measured again: the figures may "
+            "not hold for the posts shown here") in html
+
+
+def test_an_agreement_file_from_before_the_digest_is_judged_by_its_count(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    data = make_data(tmp_path, records(), taxonomy=CORPORA)
+    (data / "agreement.json").write_text(agreement_json(records(), digest=False), encoding="utf-8")
+    code, out = build(tmp_path, [*records()[:5], {**records()[5], "theme": "retrain", "phase": "Iterate"}])
+    assert code == 0 and capsys.readouterr().err == ""  # the same count: nothing to go by
+    assert EARLIER not in (out / "index.html").read_text(encoding="utf-8")
+    code, out = build(tmp_path, records()[:5])
+    assert code == 0
+    [warning] = capsys.readouterr().err.strip().splitlines()
+    assert warning.startswith(f"warning: {data / 'agreement.json'} was measured on 6 coded posts; the data now has 5 "
+                              "(data ")
+    assert f"{EARLIER}, of 6 coded posts (it now has 5)" in (out / "index.html").read_text(encoding="utf-8")

@@ -1,4 +1,5 @@
-"""SIGINT (Ctrl+C) and SIGTERM stop ``memokit serve`` and the plain build cleanly at every moment.
+"""SIGINT (Ctrl+C) and SIGTERM stop ``memokit serve``, the plain build and ``memokit code``
+cleanly at every moment.
 
 Each case runs the real command line in a fresh process, in a session of its own, through a small
 launcher that sends the signal at an exact moment, so nothing races the imports:
@@ -12,7 +13,9 @@ launcher that sends the signal at an exact moment, so nothing races the imports:
 - ``renames``: between the two renames of a swap (where the system has no atomic exchange: a
   ``stub`` makes ``site._exchange`` say so), the old site moved aside, the new one not yet in place;
 - a ``call`` trip may also catch and drop the exception its signal raised, as a careless library
-  would;
+  would; or, with ``hold``, keep its thread (a request of ``memokit code``, say) waiting after
+  the signal until the main thread calls the function a ``gate`` names: so that the signal
+  surely lands while that thread is in the middle of its work;
 - otherwise the test sends it itself once the preview says it is serving (idle).
 
 The launcher signals itself, or its whole process group as a terminal's Ctrl+C does (the chart
@@ -24,6 +27,7 @@ no process left in its session, the port free, no staging folder, and the last g
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import queue
@@ -39,9 +43,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import leftovers, tree_digest
+from helpers import leftovers, make_data, tree_digest
+from helpers import signal as synthetic
 
 from memokit.cli import main
+from memokit.curate.decisions import Journal
+from memokit.curate.store import QueueEntry, Suggestion, write_queue
 from memokit.scaffold import new_project
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,10 +68,12 @@ import os
 import shutil  # noqa: F401  (loaded first, so that a trip can wrap it)
 import signal
 import sys
+import threading
 
 sys.path.insert(0, ROOT)
 ME = os.getpid()
 TRIPS = json.loads(os.environ["TRIPS"])
+GATE = threading.Event()  # set when the function a "gate" names is called; a "hold" trip waits for it
 
 
 def log(record):
@@ -119,6 +128,13 @@ def wrap(module, index):
     if spec["at"] == "stub":  # not a trip: the function just returns this
         setattr(owner, name, lambda *args, **kwargs: spec["value"])
         return
+    if spec["at"] == "gate":  # not a trip: calling the function opens the gate
+        def opening(*args, **kwargs):
+            GATE.set()
+            return original(*args, **kwargs)
+
+        setattr(owner, name, opening)
+        return
 
     def wrapper(*args, **kwargs):
         calls[0] += 1
@@ -131,6 +147,9 @@ def wrap(module, index):
                 log({"swallowed": type(exc).__name__})
         elif now and not spec.get("after"):
             trip(index)
+            if spec.get("hold"):
+                GATE.wait()
+                log({"held": index})
         result = original(*args, **kwargs)
         if now and spec.get("after"):
             trip(index)
@@ -163,7 +182,7 @@ class Trips(importlib.abc.MetaPathFinder):
 
 
 for index, spec in enumerate(TRIPS):
-    if spec["at"] in ("call", "stub") and spec["module"] in sys.modules:  # loaded already: wrap it now
+    if spec["at"] in ("call", "stub", "gate") and spec["module"] in sys.modules:  # loaded already: wrap it now
         spec["done"] = True
         wrap(sys.modules[spec["module"]], index)
     if spec["at"] == "renames":  # between two renames: the old site moved aside, the new one not yet in place
@@ -502,3 +521,78 @@ def test_an_interrupted_check_says_so_too(project: Path) -> None:
     assert_no_traceback(run)
     assert run.err == [NOTHING_WRITTEN] and run.out == []
     assert_all_gone(run, [])
+
+
+# ---------------------------------------------------------------------------------------------
+# memokit code: Ctrl+C exits 0, SIGTERM 143; no decision made is lost, no temporary file is left.
+
+CODE = ["code", "--data", "data", "--coder", "ana", "--port", "0"]
+CODE_STOPPED = "memokit: coding page stopped; every decision made is saved in data"
+
+
+@pytest.fixture
+def coding(tmp_path: Path) -> Path:
+    """A folder with a data folder of one signal and two queued posts, the first with a suggestion."""
+    folder = tmp_path / "coding"
+    data = make_data(folder, [synthetic(1)])
+    write_queue(data, [
+        QueueEntry(id="q1", url="https://example.com/q/1", source="github", community="example/one",
+                   title="Synthetic: crash with CUDA out of memory",
+                   suggestion=Suggestion(theme="setup", best="setup", probability=0.9, threshold=0.5)),
+        QueueEntry(id="q2", url="https://example.com/q/2", source="github", community="example/two",
+                   title="Synthetic: did it improve?")])
+    return folder
+
+
+def _post_decision(base: str) -> http.client.HTTPConnection:
+    """Accept q1's suggestion, as the page does; the answer is left to read (or not)."""
+    port = int(base.rsplit(":", 1)[1].rstrip("/"))
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    connection.request("GET", "/")
+    page = connection.getresponse().read().decode()
+    token = page.split('name="memokit-token" content="')[1].split('"')[0]
+    connection.request("POST", "/api/decide", body=json.dumps({"id": "q1", "action": "accept"}),
+                       headers={"Content-Type": "application/json", "X-Memokit-Token": token})
+    return connection
+
+
+def assert_decided_whole(data: Path) -> None:
+    """q1 coded and off the queue, the log's record finished, no temporary file."""
+    coded = [json.loads(line)["id"] for line in (data / "signals.jsonl").read_text(encoding="utf-8").splitlines()]
+    queued = [json.loads(line)["id"] for line in (data / "queue.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert (coded, queued) == (["syn-1", "q1"], ["q2"])
+    [record] = Journal(data).records()
+    assert (record.action, record.id, record.pending) == ("accept", "q1", False)
+    assert sorted(p.name for p in data.iterdir() if p.name.startswith(".")) == [], "a temporary file was left"
+
+
+@pytest.mark.parametrize("number, group, code", [(signal.SIGINT, True, 0), (signal.SIGTERM, False, 143)],
+                         ids=["sigint-to-the-group", "sigterm-to-the-process"])
+def test_code_stops_on_a_signal_keeping_every_decision(coding: Path, number: int, group: bool, code: int) -> None:
+    run = launch(coding, CODE, [])
+    base = run.wait_for(r" at (http://127\.0\.0\.1:\d+/) ").group(1)
+    connection = _post_decision(base)
+    assert connection.getresponse().status == 200
+    connection.close()
+    (os.killpg if group else os.kill)(run.process.pid, number)
+    assert run.finish() == code, run.err
+    assert_no_traceback(run)
+    assert run.out[-1] == CODE_STOPPED and run.err == [], (run.out, run.err)
+    assert_all_gone(run, [int(base.rsplit(":", 1)[1].rstrip("/"))])
+    assert_decided_whole(coding / "data")
+
+
+def test_sigterm_in_the_middle_of_a_decision_lets_it_finish_then_exits_143(coding: Path) -> None:
+    # The signal comes as the decision writes its first file (its record is in the log, pending);
+    # the decision's thread waits until the main thread has begun to stop, then goes on.
+    mid = {**_call("memokit.curate.decisions", "Journal._write_file", 1, "SIGTERM"), "hold": True}
+    run = launch(coding, CODE, [mid, {"at": "gate", "module": "memokit.interrupt", "name": "ignore"}])
+    base = run.wait_for(r" at (http://127\.0\.0\.1:\d+/) ").group(1)
+    connection = _post_decision(base)
+    assert run.finish() == 143, run.err
+    connection.close()  # (answered or not: the process may end before the answer is sent)
+    assert len(run.trips()) == 1 and {"held": 0} in run.records()
+    assert_no_traceback(run)
+    assert run.out[-1] == CODE_STOPPED and run.err == [], (run.out, run.err)
+    assert_all_gone(run, [int(base.rsplit(":", 1)[1].rstrip("/"))])
+    assert_decided_whole(coding / "data")

@@ -13,9 +13,11 @@ from helpers import make_data, signal
 from memokit.cli import main
 from memokit.curate.agreement import default_folds, fold_problem, posts_needed
 from memokit.curate.classifier import Classifier, TooFewPosts, with_codebook
+from memokit.curate.coding import Desk
 from memokit.curate.commands import coded_texts
 from memokit.curate.store import QueueEntry, read_queue, write_queue
 from memokit.model import Problems
+from memokit.model.agreement import coded_digest
 
 TOPICS = {"setup": ["cuda out of memory crash", "install fails with import error", "nan loss crash at step one",
                     "config error crashes the trainer", "oom on a single gpu crash", "segfault when the run starts"],
@@ -121,3 +123,41 @@ def test_folds_default_to_ten_or_what_the_smallest_theme_allows(tmp_path: Path, 
         warnings.simplefilter("error")  # no fold left without a post of a theme
         assert main(["agreement", "--data", str(data), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["folds"] == 6
+
+
+def test_agreement_save_records_what_it_measured_and_suggest_and_code_warn_once_it_changed(tmp_path: Path,
+                                                                                        capsys) -> None:
+    data = make_data(tmp_path, coded())
+    write_queue(data, [QueueEntry(id="q1", url="https://example.com/q/1", source="github", community="example/a",
+                                  title="Synthetic: training crash with cuda out of memory")])
+    assert main(["agreement", "--data", str(data), "--folds", "3", "--save"]) == 0
+    saved = json.loads((data / "agreement.json").read_text(encoding="utf-8"))
+    assert saved["data_digest"] == coded_digest([r["title"] for r in coded()], [r["theme"] for r in coded()])
+    capsys.readouterr()
+    assert main(["suggest", "--data", str(data)]) == 0
+    assert capsys.readouterr().err == ""
+    assert Desk.open(data, "ana").warnings == []
+
+    # A post coded since: the figures describe 24 posts, the data has 25.
+    path = data / "signals.jsonl"
+    path.write_text(path.read_text(encoding="utf-8") + json.dumps(signal(99, theme="setup")) + "\n", encoding="utf-8")
+    now = coded_digest([r["title"] for r in [*coded(), signal(99)]], [r["theme"] for r in [*coded(), signal(99)]])
+    warning = (f"warning: {data / 'agreement.json'} was measured on 24 coded posts (data {saved['data_digest'][7:19]}); "
+               f"the data now has 25 (data {now[7:19]}): its figures are out of date; rerun memokit agreement --save")
+    assert main(["suggest", "--data", str(data)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [warning]
+    assert f"probability below {saved['threshold']:.2f}, from {data / 'agreement.json'}" in captured.out  # still used
+    assert [f"warning: {line}" for line in Desk.open(data, "ana").warnings] == [warning]
+    assert main(["agreement", "--data", str(data), "--folds", "3", "--save"]) == 0
+    assert Desk.open(data, "ana").warnings == []
+
+
+def test_a_broken_agreement_file_stops_suggest_with_one_line(tmp_path: Path, capsys) -> None:
+    data = make_data(tmp_path, coded())
+    write_queue(data, [QueueEntry(id="q1", url="https://example.com/q/1", source="github", community="example/a",
+                                  title="Synthetic: a post")])
+    (data / "agreement.json").write_text('{"posts": 24, "kappa": 3}', encoding="utf-8")
+    assert main(["suggest", "--data", str(data)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert f"{data / 'agreement.json'}: kappa: Input should be less than or equal to 1" in err

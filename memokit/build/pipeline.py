@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .. import interrupt
 from ..model import INDEX, InputError, MemokitError, Problem, Problems, grouped, printable
+from ..model.agreement import AGREEMENT_FILE, coded_digest, staleness
 from ..model.files import utf8_error_line
 from .cache import BuildCache, fingerprint
 from .charts import build_charts, chart_requests
@@ -158,6 +159,9 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
     agreement_problems = Problems()
     agreement = read_agreement(project.data, agreement_problems)
     agreement_problems.raise_if_any()
+    # Figures measured on other coded posts than these are shown as such, with a warning.
+    agreement_stale = None if agreement is None else staleness(
+        agreement, len(dataset), coded_digest(dataset.frame["title"], dataset.frame["theme"]))
     pages = load_pages(project.memo)
     # Rendered elsewhere while the claims are checked.
     charts = None if check else build_charts(stats, cache.charts if cache is not None else None)
@@ -188,6 +192,8 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
 
     result = BuildResult(dataset, stats, bound)
     result.warnings.extend(unused_keys(pages))
+    if agreement_stale is not None:
+        result.warnings.append(agreement_stale.warning(project.data / AGREEMENT_FILE))
     taxonomy_path = project.data / TAXONOMY_FILE
     data = cache.snapshot_data if cache is not None else None
     if data is None:
@@ -208,7 +214,7 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
                           environments=cache.environments)
         with interrupt.deferred(), staged_site(project.out, progress) as out, interrupt.allowed():
             result.warnings.extend(render_site(dataset, stats, bound, charts, templates, out, project.site_url,
-                                               result.history, reuse, agreement))
+                                               result.history, reuse, agreement, agreement_stale))
         if cache is not None and reuse is not None:
             cache.derived = reuse.made  # only now that the site holding them is in place
         result.files, result.bytes = out.files, out.bytes

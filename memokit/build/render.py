@@ -28,7 +28,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from ..model import ALL, INDEX, UNRECORDED, InputError, Phase, Problem, coding_of
-from ..model.agreement import AgreementSummary, landis_koch
+from ..model.agreement import AgreementSummary, Stale, landis_koch
 from ..versions.compare import compare
 from .cache import DerivedFiles, derived_key
 from .charts import ChartError, Charts, chart_requests
@@ -96,10 +96,11 @@ class Reuse:
 def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: Charts,
                 templates: Sequence[Path], out: SiteWriter, site_url: str | None = None,
                 history: History | None = None, reuse: Reuse | None = None,
-                agreement: AgreementSummary | None = None) -> list[str]:
+                agreement: AgreementSummary | None = None, agreement_stale: Stale | None = None) -> list[str]:
     """Render every file of the site into ``out``; ``site_url`` (the published address, ending
-    in "/") fills canonical and Open Graph links, which must be absolute. Return warnings about
-    the pages (``page_warnings``).
+    in "/") fills canonical and Open Graph links, which must be absolute; ``agreement`` is
+    ``agreement.json``'s figures, and ``agreement_stale`` says if they were measured on other
+    coded posts than the data's. Return warnings about the pages (``page_warnings``).
 
     The memo pages come last: they show the charts, which may still be rendering elsewhere."""
     warnings: list[str] = []
@@ -147,7 +148,7 @@ def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: 
         out.write(f"assets/{relative}", path.read_bytes())
 
     for bound in pages:
-        context = _page_context(bound, stats, charts, themes, env, site, history, agreement)
+        context = _page_context(bound, stats, charts, themes, env, site, history, agreement, agreement_stale)
         template = "memo.html" if bound.page.slug == INDEX else "page.html"
         html = _render(env, template, context)
         warnings.extend(page_warnings(bound.page.filename, html))
@@ -438,7 +439,7 @@ def _theme_cards(stats: Stats) -> list[dict[str, Any]]:
 
 def _page_context(bound: BoundPage, stats: Stats, charts: Charts, themes: list[dict[str, Any]],
                   env: Environment, site: dict[str, Any], history: History | None = None,
-                  agreement: AgreementSummary | None = None) -> dict[str, Any]:
+                  agreement: AgreementSummary | None = None, agreement_stale: Stale | None = None) -> dict[str, Any]:
     meta = bound.page.meta
     changes = history.changes if history is not None and history.changed else None
     context: dict[str, Any] = {
@@ -446,7 +447,7 @@ def _page_context(bound: BoundPage, stats: Stats, charts: Charts, themes: list[d
         "stats": stats,
         "charts": charts, "themes": themes, "phases": _phase_rows(stats),
         "headline": [(_binding_html(b), label, b.detail, caveat) for b, label, caveat in bound.headline],
-        "claims": bound.claims, "methodology": _methodology(stats, agreement), "post_template": POST_TEMPLATE,
+        "claims": bound.claims, "methodology": _methodology(stats, agreement, agreement_stale), "post_template": POST_TEMPLATE,
         "resamples": RESAMPLES, "changes": changes, "since": history.since if history else None,
         "scope": {"label": "all posts", "n": stats.n, "counted": f"all {stats.n:,} posts", "everything": True},
     }
@@ -524,7 +525,8 @@ def _phase_rows(stats: Stats) -> list[dict[str, Any]]:
             for p in stats.taxonomy.phases]
 
 
-def _methodology(stats: Stats, agreement: AgreementSummary | None = None) -> dict[str, Any]:
+def _methodology(stats: Stats, agreement: AgreementSummary | None = None,
+                 agreement_stale: Stale | None = None) -> dict[str, Any]:
     years = stats.breakdown("year", ALL)
     unknown = years.get("unknown")
     # Denominators that do not filter on phase can be compared by their phase mix.
@@ -542,6 +544,7 @@ def _methodology(stats: Stats, agreement: AgreementSummary | None = None) -> dic
         "coding": [(label, share) for value, label in CODING_LABELS
                    if (share := stats.share(coding=value)).count] if recorded(stats) else [],
         "agreement": agreement,
+        "agreement_stale": agreement_stale,  # measured on an earlier version of the data: the block says so
         "agreement_words": landis_koch(agreement.kappa) if agreement else "",
         "kept_words": landis_koch(agreement.unseen_kept_kappa) if agreement and agreement.unseen_kept_kappa is not None
         else "",

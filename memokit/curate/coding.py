@@ -15,6 +15,7 @@ import errno
 import html
 import json
 import secrets
+import signal
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -27,9 +28,22 @@ from .. import interrupt
 from ..build.load import read_taxonomy
 from ..build.validate import load_dataset, validate_taxonomy
 from ..model import MODEL_ACCEPTED, InputError, Problems, Signal, Taxonomy, display_host, printable, url_key
+from ..model.agreement import coded_digest
 from ..serve.preview import IDLE, LOOPBACK_HOSTS
+from .decisions import Action, Journal, Misfit, Splice, read
 from .raw import one_line
-from .store import DROPPED_FILE, SIGNALS_FILE, QueueEntry, appended, json_line, read_queue, write_atomic, write_queue
+from .store import (
+    DROPPED_FILE,
+    QUEUE_FILE,
+    SIGNALS_FILE,
+    QueueEntry,
+    agreement_of,
+    json_line,
+    queue_lines,
+    read_queue,
+    to_append,
+    write_queue,
+)
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 FILES = {"/code.js": ("code.js", "text/javascript; charset=utf-8"), "/code.css": ("code.css", "text/css; charset=utf-8")}
@@ -43,30 +57,56 @@ ORDER = ("id", "url", "source", "community", "title", "created", "theme", "phase
 
 
 class Refused(ValueError):
-    """A decision that cannot be made (an unknown theme, a post no longer first in the queue)."""
+    """A decision that cannot be made (an unknown theme, a post no longer first in the queue), or
+    an undo that cannot be done."""
+
+
+#: Why an undo finds a file other than its decision left it (by the file the change no longer fits).
+MISFIT = {
+    SIGNALS_FILE: "{path} no longer ends with the line coded for {id} as it was written (edited since?): nothing was "
+                  "undone; change the file by hand instead",
+    DROPPED_FILE: "{path} no longer ends with the line of the dropped post {id} as it was written (edited since?): "
+                  "nothing was undone; change the file by hand instead",
+    QUEUE_FILE: "{path} no longer ends with the skipped post {id} as the skip left it (memokit ingest or suggest, or "
+                "an edit, changed the queue since): nothing was undone",
+}
+#: The decisions that code a post (the others skip or drop it).
+CODED = ("accept", "theme")
 
 
 @dataclass
 class Desk:
-    """The coding session: the data folder, the coder, and what this session decided (for undo)."""
+    """The coding session: the data folder, the coder, and the decisions log (for undo, also of
+    earlier sessions). ``first`` is the number of the session's first record; ``warnings``, what
+    the start found to say (a change cut short and finished, agreement figures out of date)."""
 
     data: Path
     coder: str
     taxonomy: Taxonomy
+    journal: Journal
+    first: int
+    warnings: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    done: list[dict[str, Any]] = field(default_factory=list)
-    coded: int = 0
+    #: Set when the server stops: no decision starts after it.
+    closed: bool = False
 
     @classmethod
     def open(cls, data: Path, coder: str) -> Desk:
-        load_dataset(data)  # the signals must be valid before anything is added to them
+        journal = Journal(data)
+        with interrupt.deferred():  # a change cut short is finished whole, whatever signal comes meanwhile
+            warnings = journal.recover()
+        interrupt.check()
+        dataset = load_dataset(data)  # the signals must be valid before anything is added to them
         problems = Problems()
         raw = read_taxonomy(data, problems)
         taxonomy = validate_taxonomy(raw, problems) if raw else None
         read_queue(data, problems)
         problems.raise_if_any()
         assert taxonomy is not None
-        return cls(data, coder, taxonomy)
+        _, stale = agreement_of(data, len(dataset), coded_digest(dataset.frame["title"], dataset.frame["theme"]))
+        records = journal.records()
+        return cls(data, coder, taxonomy, journal, records[-1].seq + 1 if records else 1,
+                   [*warnings, *([stale] if stale else [])])
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -74,10 +114,11 @@ class Desk:
         problems = Problems()
         queue = read_queue(self.data, problems)
         problems.raise_if_any()
-        # A post already coded (a decision cut short between its two writes) leaves the queue.
+        # A post coded meanwhile by other means (a line added to signals.jsonl by hand) leaves the queue.
         coded = self._coded_keys()
         kept = [e for e in queue if (url_key(e.url)[0] or e.url) not in coded]
-        if len(kept) != len(queue):
+        # The queue as memokit writes it, so that a post's line is exactly what a decision takes off it.
+        if queue_lines(kept) != (read(self.data / QUEUE_FILE) or ""):
             write_queue(self.data, kept)
         return kept
 
@@ -93,12 +134,14 @@ class Desk:
     def state(self) -> dict[str, Any]:
         with self.lock:
             queue = self._queue()
+            in_effect = self.journal.in_effect()
+        labels = {t.id: t.label for t in self.taxonomy.themes}
         post = None
         if queue:
             entry = queue[0]
             key, _ = url_key(entry.url)
             suggestion = entry.suggestion.model_dump(mode="json") if entry.suggestion else None
-            if suggestion and suggestion["theme"] not in {t.id for t in self.taxonomy.themes}:
+            if suggestion and suggestion["theme"] not in labels:
                 suggestion["theme"] = None  # a theme since removed from the codebook
             post = {"id": entry.id, "title": entry.title, "body": entry.body[:EXCERPT],
                     "more": max(0, len(entry.body) - EXCERPT), "source": self.taxonomy.source_label(entry.source),
@@ -106,7 +149,12 @@ class Desk:
                     # Only http(s) links, and the host they really lead to.
                     "url": entry.url if key else None, "host": display_host(entry.url) if key else None,
                     "duplicates": len(entry.duplicates), "suggestion": suggestion}
-        return {"post": post, "remaining": len(queue), "coded": self.coded, "undo": len(self.done), "coder": self.coder,
+        last = in_effect[-1] if in_effect else None
+        undo = None if last is None else {
+            "action": last.action, "id": last.id, "title": last.title, "coder": last.coder,
+            "theme": labels.get(last.theme, last.theme) if last.theme else None, "earlier": last.seq < self.first}
+        return {"post": post, "remaining": len(queue), "undo": undo, "coder": self.coder,
+                "coded": sum(r.action in CODED and r.seq >= self.first for r in in_effect),
                 "themes": [{"id": t.id, "label": t.label, "phase": t.phase, "definition": t.definition}
                            for t in self.taxonomy.themes]}
 
@@ -114,21 +162,18 @@ class Desk:
 
     def decide(self, post_id: str, action: str, theme: str | None, summary: str) -> None:
         with self.lock:
+            self._check_open()
             queue = self._queue()
             if not queue or queue[0].id != post_id:
                 raise Refused("that post is no longer the first in the queue; the page shows the current one")
-            entry, rest = queue[0], queue[1:]
+            entry = queue[0]
+            head = queue_lines([entry])
             if action == "skip":
-                write_queue(self.data, [*rest, entry])
-                self.done.append({"action": "skip", "entry": entry})
-                return
+                return self._commit({QUEUE_FILE: Splice(cut_head=head, add_tail=head)}, "skip", entry)
             if action == "drop":
                 dropped = {"id": entry.id, "url": entry.url, "title": entry.title, "dropped_by": self.coder}
-                path = self.data / DROPPED_FILE
-                write_atomic(path, appended(path, json_line(dropped)))
-                write_queue(self.data, rest)
-                self.done.append({"action": "drop", "entry": entry})
-                return
+                return self._commit({DROPPED_FILE: self._append(DROPPED_FILE, json_line(dropped)),
+                                     QUEUE_FILE: Splice(cut_head=head)}, "drop", entry)
             suggested = entry.suggestion.theme if entry.suggestion else None
             if action == "accept":
                 if suggested is None:
@@ -152,33 +197,38 @@ class Desk:
                       "coded_by": coded_by}
             Signal.model_validate(record)  # never a line the build would refuse
             line = json_line({k: record[k] for k in ORDER if record[k] not in ("", None) or k == "created"})
-            path = self.data / SIGNALS_FILE
-            write_atomic(path, appended(path, line))
-            write_queue(self.data, rest)
-            self.coded += 1
-            self.done.append({"action": "code", "entry": entry})
+            self._commit({SIGNALS_FILE: self._append(SIGNALS_FILE, line), QUEUE_FILE: Splice(cut_head=head)},
+                         "accept" if action == "accept" else "theme", entry, theme)
 
     def undo(self) -> None:
+        """Take back the newest decision still in effect, whichever session made it."""
         with self.lock:
-            if not self.done:
-                raise Refused("nothing to undo")
-            last = self.done.pop()
-            entry: QueueEntry = last["entry"]
-            queue = self._queue()
-            if last["action"] == "skip":
-                queue = [e for e in queue if e.id != entry.id]
-            elif last["action"] == "drop":
-                path = self.data / DROPPED_FILE
-                lines = [line for line in path.read_text(encoding="utf-8").splitlines(keepends=True)
-                         if line.strip() and json.loads(line).get("id") != entry.id]
-                write_atomic(path, "".join(lines))
-            else:
-                path = self.data / SIGNALS_FILE
-                lines = [line for line in path.read_text(encoding="utf-8").splitlines(keepends=True)
-                         if not line.strip() or json.loads(line).get("id") != entry.id]
-                write_atomic(path, "".join(lines))
-                self.coded -= 1
-            write_queue(self.data, [entry, *queue])
+            self._check_open()
+            in_effect = self.journal.in_effect()
+            if not in_effect:
+                raise Refused(f"nothing to undo ({self.journal.path} holds no decision still in effect)")
+            last = in_effect[-1]
+            if last.action != "skip" and any(e.id == last.id for e in self._queue()):
+                raise Refused(f"{last.id} is in {self.data / QUEUE_FILE} again already: nothing was undone")
+            try:
+                self.journal.commit({name: change.inverse() for name, change in last.files.items()}, coder=self.coder,
+                                    action="undo", id=last.id, title=last.title, theme=last.theme, undoes=last.seq)
+            except Misfit as exc:
+                raise Refused(printable(MISFIT[exc.name].format(path=self.data / exc.name, id=last.id))) from None
+
+    def _append(self, name: str, line: str) -> Splice:
+        return Splice(add_tail=to_append(read(self.data / name), line))
+
+    def _commit(self, splices: dict[str, Splice], action: Action, entry: QueueEntry, theme: str | None = None) -> None:
+        try:
+            self.journal.commit(splices, coder=self.coder, action=action, id=entry.id, title=entry.title, theme=theme)
+        except Misfit as exc:  # (another program wrote the file between the reading and the writing)
+            raise Refused(printable(f"{self.data / exc.name} changed while the decision was made: nothing was "
+                                    "written; the page shows the queue as it is now")) from None
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise Refused("memokit code is stopping: nothing was written")
 
 
 def page(token: str) -> bytes:
@@ -187,6 +237,7 @@ def page(token: str) -> bytes:
 
 class CodingServer(ThreadingHTTPServer):
     daemon_threads = True
+    desk: Desk
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a client that went away or sent something broken: answered where possible, no traceback
@@ -278,25 +329,37 @@ def make_server(data: Path, coder: str, port: int) -> CodingServer:
     """The coding server, bound to 127.0.0.1 (not yet serving)."""
     desk = Desk.open(data, coder)
     handler = type("BoundHandler", (Handler,), {"desk": desk, "token": secrets.token_urlsafe(32)})
-    return CodingServer(("127.0.0.1", port), handler)
+    server = CodingServer(("127.0.0.1", port), handler)
+    server.desk = desk
+    return server
 
 
 def serve(data: Path, coder: str, port: int) -> int:
-    """Serve the coding page until Ctrl+C; return the exit code."""
+    """Serve the coding page until Ctrl+C (exit 0) or SIGTERM (exit 143); return the exit code."""
     try:
         server = make_server(data, coder, port)
     except OSError as exc:
         why = f"port {port} is in use; choose another with --port" if exc.errno == errno.EADDRINUSE else exc.strerror
         print(f"memokit code: cannot listen on 127.0.0.1:{port}: {why}", file=sys.stderr)
         return 2
+    for warning in server.desk.warnings:
+        print(f"warning: {printable(warning)}", file=sys.stderr, flush=True)
     url = f"http://127.0.0.1:{server.server_address[1]}/"
     print(printable(f"memokit: coding {data / 'queue.jsonl'} as {coder} at {url} (every decision is saved at once); "
                     "Ctrl+C stops"), flush=True)
+    code = 0
     try:
         server.serve_forever(poll_interval=0.2)
-    except (KeyboardInterrupt, interrupt.Interrupted):
+    except KeyboardInterrupt:
         pass
+    except interrupt.Interrupted as stopped:  # Ctrl+C ends a session as usual; SIGTERM is reported as such
+        code = 0 if stopped.signum == signal.SIGINT else 128 + stopped.signum
     finally:
+        interrupt.ignore()  # from here on a signal changes nothing
         server.server_close()
-    print("memokit: coding page stopped", flush=True)
-    return 0
+        # A decision being written when the signal came is finished first (its thread holds the
+        # lock); none starts after it.
+        with server.desk.lock:
+            server.desk.closed = True
+    print(printable(f"memokit: coding page stopped; every decision made is saved in {data}"), flush=True)
+    return code

@@ -138,13 +138,16 @@ def _name(value: str, option: str) -> str:
 
 @dataclass
 class Coded:
-    """What the classifier learns from: the coded signals' texts (title, and body where a raw post
-    with the same canonical URL has one) and themes, how many had a body, and the codebook's text of
-    each theme (its label and definition in the taxonomy)."""
+    """The coded signals as the classifier learns from them."""
 
+    #: Each signal's title, and its body where a raw post with the same canonical URL has one.
     texts: list[str]
     themes: list[str]
+    #: How many had a body.
     with_body: int
+    #: ``coded_digest`` of the signals: what agreement.json records it was measured on.
+    digest: str
+    #: The codebook's text of each theme (its label and definition in the taxonomy).
     codebook: dict[str, str]
 
 
@@ -152,6 +155,7 @@ def coded_texts(data: Path, raw: list[Path] | None) -> Coded:
     """The coded signals of ``data`` and the bodies of ``raw`` (default: ``raw/`` if there is one)."""
     from ..build.validate import load_dataset
     from ..model import Problems
+    from ..model.agreement import coded_digest
     from .classifier import text_of
     from .raw import raw_files, read_raw
 
@@ -171,7 +175,7 @@ def coded_texts(data: Path, raw: list[Path] | None) -> Coded:
         texts.append(text_of(str(title), body))
         themes.append(str(theme))
     codebook = {theme.id: f"{theme.label}\n{theme.definition}" for theme in dataset.taxonomy.themes}
-    return Coded(texts, themes, with_body, codebook)
+    return Coded(texts, themes, with_body, coded_digest(dataset.frame["title"], dataset.frame["theme"]), codebook)
 
 
 def _agreement(argv: list[str]) -> int:
@@ -183,17 +187,18 @@ def _agreement(argv: list[str]) -> int:
     from .store import write_atomic
 
     coded = coded_texts(args.data, args.raw)
-    texts, with_body = coded.texts, coded.with_body
     try:
         folds = args.folds or default_folds(coded.themes)
-        result = measure(texts, coded.themes, folds=folds, target=args.target, codebook=coded.codebook)
+        result = measure(coded.texts, coded.themes, folds=folds, target=args.target, codebook=coded.codebook)
     except TooFewPosts as exc:
         return _fail([f"{args.data / 'signals.jsonl'}: {exc}"])
-    summary = result.summary()
+    # What it was measured on, so that a later change to the coded posts shows it out of date.
+    summary = result.summary().model_copy(update={"data_digest": coded.digest})
     if args.json:
         print(json.dumps(summary.model_dump(mode="json"), indent=1))
     else:
-        print(f"trained on titles and bodies ({with_body:,} of {len(texts):,} with a body; the rest on the title alone)")
+        print(f"trained on titles and bodies ({coded.with_body:,} of {len(coded.texts):,} with a body; the rest on "
+              "the title alone)")
         print(result.report())
     if args.save:
         write_atomic(args.data / AGREEMENT_FILE, json.dumps(summary.model_dump(mode="json"), indent=1) + "\n")
@@ -203,10 +208,10 @@ def _agreement(argv: list[str]) -> int:
 
 def _suggest(argv: list[str]) -> int:
     args = suggest_parser().parse_args(argv)
-    from ..model import AgreementSummary, Problems
+    from ..model import Problems
     from .agreement import choose_threshold, default_folds, out_of_fold
     from .classifier import Classifier, TooFewPosts, text_of
-    from .store import Suggestion, read_queue, write_queue
+    from .store import Suggestion, agreement_of, read_queue, write_queue
 
     problems = Problems()
     queue = read_queue(args.data, problems)
@@ -216,15 +221,14 @@ def _suggest(argv: list[str]) -> int:
         return EXIT_OK
     coded = coded_texts(args.data, args.raw)
     texts, themes = coded.texts, coded.themes
+    agreement, stale = agreement_of(args.data, len(themes), coded.digest)
+    if stale is not None:  # its threshold is used all the same (unless --threshold is given)
+        print(f"warning: {printable(stale)}", file=sys.stderr)
     threshold = args.threshold
     try:
-        if threshold is None and (args.data / AGREEMENT_FILE).is_file():
-            path = args.data / AGREEMENT_FILE
-            try:
-                threshold = AgreementSummary.model_validate_json(path.read_bytes()).threshold
-            except ValueError as exc:
-                return _fail([printable(f"{path}: not the figures memokit agreement --save writes: {str(exc).splitlines()[0]}")])
-            where = f"from {path}"
+        if threshold is None and agreement is not None:
+            threshold = agreement.threshold
+            where = f"from {args.data / AGREEMENT_FILE}"
         elif threshold is None:
             import numpy as np
 
@@ -250,8 +254,8 @@ def _suggest(argv: list[str]) -> int:
             threshold=round(threshold, 4))}))
     write_queue(args.data, updated)
     made = sum(e.suggestion is not None and e.suggestion.theme is not None for e in updated)
-    print(f"suggested a theme for {made:,} of {len(updated):,} queued posts; abstained on {len(updated) - made:,} "
-          f"(probability below {threshold:.2f}, {where})")
+    print(printable(f"suggested a theme for {made:,} of {len(updated):,} queued posts; abstained on "
+                    f"{len(updated) - made:,} (probability below {threshold:.2f}, {where})"))
     return EXIT_OK
 
 

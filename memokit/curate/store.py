@@ -1,7 +1,8 @@
 """The coding queue (``data/queue.jsonl``), the dropped posts (``data/dropped.jsonl``) and the
 coded signals (``data/signals.jsonl``): read, and written atomically (a temporary file beside the
 target, flushed to disk, then renamed over it), so that a decision is on disk the moment it is
-made and a crash or a closed tab never leaves half a file."""
+made and a crash or a closed tab never leaves half a file. Also: the agreement figures
+(``data/agreement.json``) as curating reads them, with a warning when they are out of date."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..build.load import iter_signals
+from ..build.load import iter_signals, read_agreement
 from ..model import Problems
+from ..model.agreement import AGREEMENT_FILE, AgreementSummary, staleness
 
 QUEUE_FILE = "queue.jsonl"
 DROPPED_FILE = "dropped.jsonl"
@@ -129,9 +131,16 @@ def write_queue(data_dir: Path, entries: Iterable[QueueEntry]) -> None:
     write_atomic(data_dir / QUEUE_FILE, queue_lines(entries))
 
 
-def appended(path: Path, line: str) -> str:
-    """The text of ``path`` with ``line`` added at its end (on a line of its own)."""
-    text = path.read_text(encoding="utf-8") if path.is_file() else ""
-    if text and not text.endswith("\n"):
-        text += "\n"
-    return text + line
+def to_append(text: str | None, line: str) -> str:
+    """What to add at the end of ``text`` to put ``line`` (ending in a newline) on a line of its own."""
+    return ("\n" if text and not text.endswith("\n") else "") + line
+
+
+def agreement_of(data_dir: Path, posts: int, digest: str) -> tuple[AgreementSummary | None, str | None]:
+    """``agreement.json``'s figures, if the data folder has them, and a warning if they were
+    measured on other coded posts than the ``posts`` of ``digest`` (``coded_digest``) it has now."""
+    problems = Problems()
+    summary = read_agreement(data_dir, problems)
+    problems.raise_if_any()
+    stale = staleness(summary, posts, digest) if summary is not None else None
+    return summary, stale.warning(data_dir / AGREEMENT_FILE) if stale else None

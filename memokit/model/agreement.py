@@ -3,6 +3,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 AGREEMENT_FILE = "agreement.json"
@@ -30,6 +36,46 @@ class AgreementSummary(BaseModel):
     unseen_kept_kappa: float | None = Field(default=None, ge=-1, le=1)
     #: The kappa the threshold was chosen to reach.
     target: float = Field(default=0.8, ge=-1, le=1)
+    #: ``coded_digest`` of the signals it was measured on (absent from files written before it
+    #: was recorded: they are judged by ``posts`` alone).
+    data_digest: str | None = Field(default=None, pattern=r"^sha256:[0-9a-f]{64}$")
+
+
+def coded_digest(titles: Iterable[object], themes: Iterable[object]) -> str:
+    """A digest of the coded posts as the classifier learns from them: each signal's title and
+    theme, in any order (bodies come from raw posts, which the build does not read)."""
+    pairs = sorted(json.dumps([str(title), str(theme)], ensure_ascii=False)
+                   for title, theme in zip(titles, themes, strict=True))
+    found = hashlib.sha256()
+    for pair in pairs:
+        found.update(pair.encode("utf-8") + b"\n")
+    return f"sha256:{found.hexdigest()}"
+
+
+@dataclass(frozen=True)
+class Stale:
+    """Agreement figures measured on other coded posts than the data has now."""
+
+    measured: int
+    measured_digest: str | None
+    now: int
+    digest: str
+
+    def warning(self, path: Path | str) -> str:
+        """One line: the file, what it was measured on, what the data has now, what to do."""
+        then = f" (data {self.measured_digest[7:19]})" if self.measured_digest else ""
+        now = (f"{self.now:,}" if self.now != self.measured or not self.measured_digest
+               else f"{self.now:,} with titles or themes changed")
+        return (f"{path} was measured on {self.measured:,} coded posts{then}; the data now has {now} "
+                f"(data {self.digest[7:19]}): its figures are out of date; rerun memokit agreement --save")
+
+
+def staleness(summary: AgreementSummary, posts: int, digest: str) -> Stale | None:
+    """Whether ``summary`` was measured on other coded posts than ``posts`` of ``digest``
+    (``coded_digest``): a file recording its digest is judged by it, an older one by its count."""
+    if (summary.data_digest == digest) if summary.data_digest else (summary.posts == posts):
+        return None
+    return Stale(summary.posts, summary.data_digest, posts, digest)
 
 
 def landis_koch(kappa: float) -> str:

@@ -25,11 +25,19 @@
     catch (e) { return null; }
   }
 
+  // The decision undo would take back, also one of an earlier session (the decisions log keeps them).
+  function describe(last) {
+    const what = last.action === "skip" ? "skipped" : last.action === "drop" ? "dropped" : `coded as ${last.theme}`;
+    const who = last.coder === state.coder ? "" : ` by ${last.coder}`;
+    return `${what} “${last.title}”${who}${last.earlier ? " in an earlier session" : ""}`;
+  }
+
   function show(next) {
     state = next;
     chosen = null;
     const post = state.post;
     $("progress").textContent = `${state.remaining} in the queue · ${state.coded} coded in this session as ${state.coder}`;
+    $("last").textContent = state.undo ? `Last decision: ${describe(state.undo)}. U undoes it.` : "No decision to undo.";
     $("post").hidden = !post;
     $("empty").hidden = !!post;
     if (!post) return;
@@ -107,7 +115,9 @@
     }
   }
 
-  function undo() { if (state && state.undo) act(null, "Undone."); else say("Nothing to undo."); }
+  function undo() {
+    if (state && state.undo) act(null, `Undone: ${describe(state.undo)}.`); else say("Nothing to undo.");
+  }
 
   document.addEventListener("keydown", (event) => {
     if (event.altKey || event.metaKey) return;
