@@ -13,6 +13,7 @@ from helpers import slow_project, tree_digest
 from memokit.build.cache import BuildCache
 from memokit.build.pipeline import Project, build
 from memokit.model import InputError
+from memokit.versions import store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,6 +38,7 @@ def test_a_prose_edit_reuses_the_data_and_builds_the_same_site_as_a_full_build(t
     dataset, derived = cache.dataset, cache.derived
     assert derived is not None and any(f.startswith("themes/") for f in derived.files)
     inode = (root / "site" / "themes" / "regression.html").stat().st_ino
+    signals = (root / "site" / "data" / "snapshot-signals.json").stat().st_ino
 
     edit(root / "memo" / "index.md", "Getting a fine-tuning run to work is still", "Getting a fine-tuning run to work is, still,")
     stages: list[str] = []
@@ -44,10 +46,14 @@ def test_a_prose_edit_reuses_the_data_and_builds_the_same_site_as_a_full_build(t
     assert cache.dataset is dataset, "the data was read again although it did not change"
     assert any("kept the" in stage for stage in stages), stages
     assert (root / "site" / "themes" / "regression.html").stat().st_ino == inode  # linked, not rewritten
+    assert (root / "site" / "data" / "snapshot-signals.json").stat().st_ino == signals  # the snapshot's signals too
     assert "is, still," in (root / "site" / "index.html").read_text(encoding="utf-8")
+    # The snapshot's other half, written again, names the linked file, which a reader checks.
+    assert store.read(root / "site" / "data" / "snapshot.json")["n"] == len(dataset)
 
     build(project_at(root, "full"))  # a fresh full build of the same inputs
     assert tree_digest(root / "site") == tree_digest(root / "full")
+    assert "data/snapshot-signals.json" in tree_digest(root / "full")
 
 
 def test_a_title_or_data_change_rebuilds_what_depends_on_it(tmp_path: Path) -> None:
@@ -57,11 +63,15 @@ def test_a_title_or_data_change_rebuilds_what_depends_on_it(tmp_path: Path) -> N
     cache = BuildCache()
     build(project_at(root), cache=cache)
     inode = (root / "site" / "themes" / "regression.html").stat().st_ino
-    # The memo's title is in every page's frame: the theme pages are rendered again.
+    signals = root / "site" / "data" / "snapshot-signals.json"
+    signals_inode, signals_bytes = signals.stat().st_ino, signals.read_bytes()
+    # The memo's title is in every page's frame: the theme pages are rendered again; the snapshot's
+    # signals follow from the data alone and are still linked.
     edit(root / "memo" / "index.md", "title: The Iteration Gap", "title: The Iteration Gap, again")
     build(project_at(root), cache=cache)
     page = root / "site" / "themes" / "regression.html"
     assert page.stat().st_ino != inode and "The Iteration Gap, again" in page.read_text(encoding="utf-8")
+    assert signals.stat().st_ino == signals_inode
     # A change to the data is read, validated and counted again.
     dataset = cache.dataset
     lines = (root / "data" / "signals.jsonl").read_text(encoding="utf-8").splitlines()
@@ -69,6 +79,7 @@ def test_a_title_or_data_change_rebuilds_what_depends_on_it(tmp_path: Path) -> N
     (root / "data" / "signals.jsonl").write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
     build(project_at(root), cache=cache)
     assert cache.dataset is not dataset and cache.stats is not None and cache.stats.n == len(lines) - 1
+    assert signals.stat().st_ino != signals_inode and signals.read_bytes() != signals_bytes
     build(project_at(root, "full"))
     assert tree_digest(root / "site") == tree_digest(root / "full")
 

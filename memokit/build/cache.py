@@ -5,7 +5,8 @@ dataset and its statistics are kept while the data folder's files are unchanged 
 modification time, as the preview's watcher sees them); the files that follow from the data alone
 (theme and phase pages, the drill's data, ``stats.json``, ``signals.csv``, ``phases.css``) are
 taken from the last site by hard link while the data, the templates and what those pages show of
-the memo (its title and navigation) are unchanged; and rendered charts are kept by what they show.
+the memo (its title and navigation) are unchanged, and so is the snapshot's signals file
+(``data/snapshot-signals.json``) while its bytes are; and rendered charts are kept by what they show.
 Everything else is built as in a full build, and the output is the same, byte for byte.
 """
 
@@ -54,6 +55,7 @@ class BuildCache:
     dataset: Dataset | None = None
     stats: Stats | None = None
     derived: DerivedFiles | None = None  # of the site now in --out
+    signals: str | None = None  # the digest of the snapshot's signals file in the site now in --out
     charts: dict[str, Any] = field(default_factory=dict)  # what a chart shows, as JSON -> its rendering
     snapshot_data: dict[str, Any] | None = None  # the snapshot's data part (snapshot.data_part)
     environments: dict[str, Any] = field(default_factory=dict)  # templates' fingerprint -> their Jinja environment
@@ -61,6 +63,7 @@ class BuildCache:
     def keep_data(self, key: str, dataset: Dataset, stats: Stats) -> None:
         if key != self.data_key:
             self.derived = None
+            self.signals = None
             self.charts.clear()
             self.snapshot_data = None
         self.data_key, self.dataset, self.stats = key, dataset, stats

@@ -205,12 +205,12 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
         reuse = None
         if cache is not None:
             reuse = Reuse(data_key, fingerprint(templates), cache.derived, Path(os.path.abspath(project.out)),
-                          environments=cache.environments)
+                          environments=cache.environments, previous_signals=cache.signals)
         with interrupt.deferred(), staged_site(project.out, progress) as out, interrupt.allowed():
             result.warnings.extend(render_site(dataset, stats, bound, charts, templates, out, project.site_url,
                                                result.history, reuse, agreement))
         if cache is not None and reuse is not None:
-            cache.derived = reuse.made  # only now that the site holding them is in place
+            cache.derived, cache.signals = reuse.made, reuse.made_signals  # only now that the site holding them is in place
         result.files, result.bytes = out.files, out.bytes
         done(f"rendered the charts and wrote {out.files:,} files ({out.bytes / 1e6:,.1f} MB)")
     result.seconds = time.perf_counter() - started
