@@ -99,3 +99,20 @@ def test_a_failed_build_keeps_nothing_it_did_not_publish(tmp_path: Path) -> None
     with pytest.raises(InputError, match="ZeroDivisionError"):
         build(failing, cache=cache)
     assert cache.derived is good  # still the files of the site in place, not those of the failed build
+
+
+def test_a_file_gone_from_the_last_site_is_written_again_with_the_others(tmp_path: Path) -> None:
+    root = tmp_path / "flagship"
+    shutil.copytree(ROOT / "data", root / "data")
+    shutil.copytree(ROOT / "memo", root / "memo")
+    cache = BuildCache()
+    build(project_at(root), cache=cache)
+    (root / "site" / "phases" / "Evaluate.html").unlink()  # someone tidied the served site
+    (root / "site" / "data" / "snapshot-signals.json").unlink()
+    kept = (root / "site" / "themes" / "regression.html").stat().st_ino
+    edit(root / "memo" / "index.md", "Getting a fine-tuning run to work is still", "Getting a fine-tuning run to work is, still,")
+    build(project_at(root), cache=cache)
+    # None of the data-derived files is taken when one is missing: all are rendered again.
+    assert (root / "site" / "themes" / "regression.html").stat().st_ino != kept
+    build(project_at(root, "full"))
+    assert tree_digest(root / "site") == tree_digest(root / "full")

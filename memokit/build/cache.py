@@ -45,6 +45,7 @@ class DerivedFiles:
     key: str
     files: list[str]
     warnings: list[str]
+    bytes: int  # of the files together
 
 
 @dataclass

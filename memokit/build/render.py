@@ -124,17 +124,16 @@ def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: 
 
     key = derived_key(reuse.data_key, reuse.templates_key, site) if reuse is not None else ""
     previous = reuse.previous if reuse is not None else None
+    # The data, templates and frame are as they were: the same bytes, taken from the last site.
     if reuse is not None and previous is not None and previous.key == key \
-            and all((reuse.site / f).is_file() for f in previous.files):
-        for relative in previous.files:  # the data, templates and frame are as they were: the same bytes
-            out.reuse(relative, reuse.site)
+            and out.reuse(previous.files, reuse.site, previous.bytes):
         warnings.extend(previous.warnings)
         reuse.made = previous
     else:
-        first, before = len(out.written), len(warnings)
+        first, before, size = len(out.written), len(warnings), out.bytes
         _render_data(dataset, stats, env, out, site, themes, warnings)
         if reuse is not None:
-            reuse.made = DerivedFiles(key, out.written[first:], warnings[before:])
+            reuse.made = DerivedFiles(key, out.written[first:], warnings[before:], out.bytes - size)
     out.write("data/claims.json", _json({
         "bindings": [b.to_json() for p in pages for b in p.bindings],
         "claims": [{"page": p.page.filename, **c.to_json()} for p in pages for c in p.claims],
@@ -165,7 +164,7 @@ def _write_snapshot(snapshot: dict[str, Any], out: SiteWriter, reuse: Reuse | No
     when it holds the same bytes (they follow from the data alone), and ``data/snapshot.json``."""
     signals: SignalColumns = snapshot["signals"]
     digest = signals.digest()
-    kept = reuse is not None and reuse.previous_signals == digest and out.reuse(store.SITE_SIGNALS, reuse.site)
+    kept = reuse is not None and reuse.previous_signals == digest and out.reuse([store.SITE_SIGNALS], reuse.site)
     if not kept:
         out.write(store.SITE_SIGNALS, store.signals_file(signals.json()))
     if reuse is not None:
@@ -571,7 +570,7 @@ CODING_LABELS = (("hand", "coded by hand"), ("model", "coded by accepting a sugg
 
 def recorded(stats: Stats) -> bool:
     """Whether any signal records who coded it."""
-    return bool((stats.frame["coding"] != UNRECORDED).any())
+    return stats.count(coding=UNRECORDED) < stats.n
 
 
 def _markdown(bound: BoundPage, blocks_html: list[Markup]) -> Markup:
