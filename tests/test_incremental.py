@@ -13,7 +13,7 @@ from helpers import slow_project, tree_digest
 from memokit.build.cache import BuildCache
 from memokit.build.pipeline import Project, build
 from memokit.model import InputError
-from memokit.versions import store
+from memokit.versions import compare, store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,13 +28,17 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
-def test_a_prose_edit_reuses_the_data_and_builds_the_same_site_as_a_full_build(tmp_path: Path) -> None:
+def test_a_prose_edit_reuses_the_data_and_builds_the_same_site_as_a_full_build(tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path / "flagship"
     shutil.copytree(ROOT / "data", root / "data")
     shutil.copytree(ROOT / "memo", root / "memo")
     shutil.copytree(ROOT / "versions", root / "versions")
     cache = BuildCache()
     build(project_at(root), cache=cache)
+    read, pairs = [], []
+    monkeypatch.setattr(store, "read", lambda path: read.append(path))
+    monkeypatch.setattr(compare, "_Pair", lambda *tables: pairs.append(tables))
     dataset, derived = cache.dataset, cache.derived
     assert derived is not None and any(f.startswith("themes/") for f in derived.files)
     inode = (root / "site" / "themes" / "regression.html").stat().st_ino
@@ -44,6 +48,9 @@ def test_a_prose_edit_reuses_the_data_and_builds_the_same_site_as_a_full_build(t
     stages: list[str] = []
     build(project_at(root), cache=cache, log=stages.append)
     assert cache.dataset is dataset, "the data was read again although it did not change"
+    # The pinned version (2026-11-22) is not read again, nor its signals matched again with the data's.
+    assert read == [] and pairs == []
+    monkeypatch.undo()
     assert any("kept the" in stage for stage in stages), stages
     assert (root / "site" / "themes" / "regression.html").stat().st_ino == inode  # linked, not rewritten
     assert (root / "site" / "data" / "snapshot-signals.json").stat().st_ino == signals  # the snapshot's signals too

@@ -15,6 +15,7 @@ from helpers import hand_made, make_data, signal
 from playwright.sync_api import Browser
 
 from memokit.build.pipeline import BUILTIN_TEMPLATES
+from memokit.build.snapshot import SignalColumns
 from memokit.cli import main
 from memokit.model import InputError
 from memokit.versions import store
@@ -125,6 +126,25 @@ def test_the_markdown_stays_under_the_limit_however_large_the_change() -> None:
     assert text.startswith("# What changed") and "| posts | 3,000 | 5,000 |" in text
     assert "--json" in text
     assert len(comparison.to_json()["posts"]["added"]) == 5000  # the JSON keeps everything
+
+
+def test_the_builds_signal_arrays_equal_the_same_signals_read_as_lists_and_only_those() -> None:
+    lists = snap({"s1": "a", "s2": "b", "s3": "a"})["signals"]
+    arrays = SignalColumns.of(lists)
+    assert arrays == lists and lists == arrays and arrays == SignalColumns.of(lists)
+    assert json.loads(b"".join(arrays.json())) == lists  # what the site's signals file holds
+    others = [{**lists, "ids": ["s1", "s2", "s4"]}, {**lists, "urls": lists["urls"][::-1]},
+              {**lists, "columns": {"theme": {"values": ["a", "b"], "codes": [0, 1, 1]}}},
+              {**lists, "columns": {"theme": {"values": ["a", "c"], "codes": [0, 1, 0]}}},
+              {**lists, "columns": {**lists["columns"], "sample": {"values": ["x"], "codes": [0, 0, 0]}}},
+              {**lists, "extra": []}, {"ids": lists["ids"]}, {**lists, "ids": [1, 2, 3]}]
+    for other in others:
+        assert arrays != other and other != arrays
+    # compare() reads either alike.
+    posts = {"s1": "a", "s2": "b", "s3": "a", "s4": "b"}
+    new = snap(posts)
+    assert compare(snap({"s1": "b", "s2": "b"}), new).to_json() == \
+        compare(snap({"s1": "b", "s2": "b"}), {**new, "signals": SignalColumns.of(new["signals"])}).to_json()
 
 
 # --- through the build --------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..versions.compare import Tables
     from .stats import Stats
     from .validate import Dataset
 
@@ -60,6 +61,9 @@ class BuildCache:
     charts: dict[str, Any] = field(default_factory=dict)  # what a chart shows, as JSON -> its rendering
     snapshot_data: dict[str, Any] | None = None  # the snapshot's data part (snapshot.data_part)
     environments: dict[str, Any] = field(default_factory=dict)  # templates' fingerprint -> their Jinja environment
+    #: The versions folder's fingerprint, its pinned versions read, and the comparisons' tables of
+    #: their signals and this data's (``memokit.versions.compare.Tables``).
+    pinned: tuple[str, list[tuple[str, dict[str, Any]]], Tables] | None = None
 
     def keep_data(self, key: str, dataset: Dataset, stats: Stats) -> None:
         if key != self.data_key:
@@ -67,7 +71,18 @@ class BuildCache:
             self.signals = None
             self.charts.clear()
             self.snapshot_data = None
+            self.pinned = None  # its tables hold the signals of the old data
         self.data_key, self.dataset, self.stats = key, dataset, stats
+
+    def versions(self, folder: Path) -> tuple[list[tuple[str, dict[str, Any]]], Tables]:
+        """The versions pinned in ``folder`` (``store.read_pinned``), read again only when one of
+        its files changed, and the tables their comparisons keep."""
+        from ..versions import compare, store
+
+        key = fingerprint([folder])
+        if self.pinned is None or self.pinned[0] != key:
+            self.pinned = (key, store.read_pinned(folder), compare.Tables())
+        return self.pinned[1], self.pinned[2]
 
 
 def derived_key(data_key: str, templates_key: str, site: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 from .. import interrupt
 from ..model import INDEX, InputError, MemokitError, Problem, Problems, grouped, printable
 from ..model.files import utf8_error_line
+from ..versions import store
 from .cache import BuildCache, fingerprint
 from .charts import build_charts, chart_requests
 from .claims import BLOCKS, BoundPage, ClaimResult, bind_page, check_claims
@@ -194,7 +195,8 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
         data = data_part(dataset, stats, taxonomy_path)
         if cache is not None:
             cache.snapshot_data = data
-    result.history = history(snapshot(dataset, stats, bound, taxonomy_path, data), project.versions)
+    pinned, tables = cache.versions(project.versions) if cache is not None else (store.read_pinned(project.versions), None)
+    result.history = history(snapshot(dataset, stats, bound, taxonomy_path, data), pinned, tables)
     result.warnings.extend(
         f"{p.page.path}:{claim.line}: claim {claim.name!r} holds in only {claim.support:.0%} of resamples of the "
         f"data: it is shown as fragile (give it a minimum with support: in its front matter, or rephrase it)"

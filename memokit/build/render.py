@@ -523,7 +523,7 @@ def _versions(history: History) -> dict[str, Any]:
     for name, snap in columns:
         for number in snap.get("headline", []):
             rows[number["expression"]]["values"][name] = number["text"]
-    steps = [(columns[i][0], columns[i + 1][0], compare(columns[i][1], columns[i + 1][1]).summary())
+    steps = [(columns[i][0], columns[i + 1][0], compare(columns[i][1], columns[i + 1][1], history.tables).summary())
              for i in range(len(columns) - 1)]
     return {"names": [name for name, _ in columns], "n": {name: snap["n"] for name, snap in columns},
             "claims": {name: f"{sum(c['passed'] for c in snap['claims'])}/{len(snap['claims'])}"

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from ..model import ALL, FILTER_FIELDS, INDEX, UNRECORDED
 from ..versions import store
-from ..versions.compare import Comparison, compare
+from ..versions.compare import Comparison, Tables, compare
 from .claims import BoundPage
 from .posts import joined, json_text
 from .stats import Stats
@@ -68,8 +68,31 @@ class SignalColumns(Mapping[str, Any]):
     def __len__(self) -> int:
         return len(self._KEYS)
 
+    @classmethod
+    def of(cls, signals: Mapping[str, Any]) -> SignalColumns:
+        """The signals of a snapshot read from JSON (lists), as arrays; ValueError if they are not."""
+        columns = signals["columns"]
+        if set(signals) != set(cls._KEYS) or not isinstance(columns, Mapping) or \
+                any(not isinstance(c, Mapping) or set(c) != {"values", "codes"} for c in columns.values()):
+            raise ValueError("not a snapshot's signals")
+        try:
+            return cls(pa.array(signals["ids"], pa.string()), pa.array(signals["urls"], pa.string()),
+                       {name: (list(c["values"]), np.asarray(c["codes"], dtype=np.int64)) for name, c in columns.items()})
+        except (TypeError, pa.ArrowException) as exc:
+            raise ValueError(str(exc)) from None
+
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Mapping) and {k: self[k] for k in self} == {k: other[k] for k in other}
+        """Equal to the same signals, as arrays or as lists (compared in Arrow and numpy, not per signal)."""
+        if not isinstance(other, Mapping):
+            return False
+        try:
+            theirs = other if isinstance(other, SignalColumns) else SignalColumns.of(other)
+        except (KeyError, ValueError):
+            return False
+        return self.ids.equals(theirs.ids) and self.urls.equals(theirs.urls) and \
+            self.columns.keys() == theirs.columns.keys() and \
+            all(list(values) == list(theirs.columns[name][0]) and np.array_equal(codes, theirs.columns[name][1])
+                for name, (values, codes) in self.columns.items())
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -195,18 +218,21 @@ class History:
     versions: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # pinned, oldest first
     since: str | None = None  # the version the changes are counted from
     changes: Comparison | None = None
+    tables: Tables = field(default_factory=Tables)  # the signals compared, for the versions page's comparisons
 
     @property
     def changed(self) -> bool:
         return self.changes is not None and not self.changes.unchanged
 
 
-def history(snapshot_data: dict[str, Any], versions: Path) -> History:
-    """Compare ``snapshot_data`` with the newest version pinned in ``versions`` before its date."""
-    pinned = [(date, store.read(path)) for date, path in store.pinned(versions)]
-    found = History(snapshot_data, pinned)
-    previous = store.previous(pinned, snapshot_data.get("version"))
+def history(snapshot_data: dict[str, Any], versions: list[tuple[str, dict[str, Any]]],
+            tables: Tables | None = None) -> History:
+    """Compare ``snapshot_data`` with the newest of the pinned ``versions`` (oldest first, as
+    ``store.read_pinned`` gives them) from before its date; ``tables`` keeps what the comparisons
+    found (``memokit.versions.compare.Tables``)."""
+    found = History(snapshot_data, versions, tables=tables if tables is not None else Tables())
+    previous = store.previous(versions, snapshot_data.get("version"))
     if previous is not None:
         found.since, old = previous
-        found.changes = compare(old, snapshot_data)
+        found.changes = compare(old, snapshot_data, found.tables)
     return found

@@ -159,6 +159,11 @@ def pinned(versions: Path) -> list[tuple[str, Path]]:
     return sorted((path.stem, path) for path in versions.glob("*.json") if _DATE.match(path.stem))
 
 
+def read_pinned(versions: Path) -> list[tuple[str, dict[str, Any]]]:
+    """Every pinned version in ``versions``, oldest first, read, as ``(date, snapshot)``."""
+    return [(date, read(path)) for date, path in pinned(versions)]
+
+
 def locate(spec: str, versions: Path) -> Path:
     """The snapshot a ``compare`` argument names: a snapshot file, a site folder, or the date of a
     pinned version."""
