@@ -8,11 +8,12 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import slow_project, tree_digest
+from helpers import leftovers, slow_project, tree_digest
 
 from memokit.build.cache import BuildCache
 from memokit.build.pipeline import Project, build
 from memokit.model import InputError
+from memokit.serve.preview import Preview
 from memokit.versions import compare, store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,3 +124,27 @@ def test_a_file_gone_from_the_last_site_is_written_again_with_the_others(tmp_pat
     assert (root / "site" / "themes" / "regression.html").stat().st_ino != kept
     build(project_at(root, "full"))
     assert tree_digest(root / "site") == tree_digest(root / "full")
+
+
+def test_the_old_site_is_removed_once_the_new_one_is_in_place(tmp_path: Path) -> None:
+    root = tmp_path / "flagship"
+    shutil.copytree(ROOT / "data", root / "data")
+    shutil.copytree(ROOT / "memo", root / "memo")
+    cache = BuildCache()
+    build(project_at(root), cache=cache)
+    memo = root / "memo" / "index.md"
+    edit(memo, "Getting a fine-tuning run to work is still", "Getting a fine-tuning run to work is, still,")
+    build(project_at(root), cache=cache)
+    # The build hands the old site over instead of removing it before it returns...
+    [old] = cache.retired
+    assert leftovers(root) == [old.name] and (old / "index.html").is_file()
+    cache.tidy()
+    assert leftovers(root) == [] and cache.retired == []
+    # ...and one never removed is removed by the next build, before it starts.
+    build(project_at(root), cache=cache)
+    build(project_at(root), cache=cache)
+    assert len(leftovers(root)) == 1
+    # The preview removes it once the pages have been told to reload.
+    preview = Preview(project_at(root), quiet=True)
+    assert preview.rebuild() == 0 and preview.rebuild() == 0
+    assert leftovers(root) == [] and preview.cache.retired == []

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +65,7 @@ class BuildCache:
     #: The versions folder's fingerprint, its pinned versions read, and the comparisons' tables of
     #: their signals and this data's (``memokit.versions.compare.Tables``).
     pinned: tuple[str, list[tuple[str, dict[str, Any]]], Tables] | None = None
+    retired: list[Path] = field(default_factory=list)  # old sites swapped out, to remove (``tidy``)
 
     def keep_data(self, key: str, dataset: Dataset, stats: Stats) -> None:
         if key != self.data_key:
@@ -73,6 +75,13 @@ class BuildCache:
             self.snapshot_data = None
             self.pinned = None  # its tables hold the signals of the old data
         self.data_key, self.dataset, self.stats = key, dataset, stats
+
+    def tidy(self) -> None:
+        """Remove the old sites the builds swapped out: the preview does once the pages have been
+        told to reload, so that a rebuild does not wait for it (at ten million posts the old site's
+        15,000 files take about 0.4 s to remove)."""
+        while self.retired:
+            shutil.rmtree(self.retired.pop(), ignore_errors=True)
 
     def versions(self, folder: Path) -> tuple[list[tuple[str, dict[str, Any]]], Tables]:
         """The versions pinned in ``folder`` (``store.read_pinned``), read again only when one of

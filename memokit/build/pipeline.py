@@ -208,7 +208,8 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
         if cache is not None:
             reuse = Reuse(data_key, fingerprint(templates), cache.derived, Path(os.path.abspath(project.out)),
                           environments=cache.environments, previous_signals=cache.signals)
-        with interrupt.deferred(), staged_site(project.out, progress) as out, interrupt.allowed():
+        retire = cache.retired.append if cache is not None else None
+        with interrupt.deferred(), staged_site(project.out, progress, retire) as out, interrupt.allowed():
             result.warnings.extend(render_site(dataset, stats, bound, charts, templates, out, project.site_url,
                                                result.history, reuse, agreement))
         if cache is not None and reuse is not None:

@@ -20,7 +20,6 @@ import ctypes
 import ctypes.util
 import errno
 import os
-import posixpath
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -93,7 +92,7 @@ class SiteWriter:
         False, with none taken, if the previous site lacks one of them. One system call a file, no
         more: a site of ten million posts has some fifteen thousand files to take."""
         root, source_root = os.fspath(self.root), os.fspath(previous)
-        for folder in sorted({posixpath.dirname(relative) for relative in relatives} - {""}):
+        for folder in sorted({relative.rpartition("/")[0] for relative in relatives} - {""}):
             os.makedirs(f"{root}/{folder}", exist_ok=True)  # left if none is taken: the same files are written
         taken: list[str] = []
         try:
@@ -130,10 +129,13 @@ class SiteWriter:
 
 
 @contextmanager
-def staged_site(out: Path, progress: Callable[[str], None] | None = None) -> Iterator[SiteWriter]:
+def staged_site(out: Path, progress: Callable[[str], None] | None = None,
+                retire: Callable[[Path], None] | None = None) -> Iterator[SiteWriter]:
     """Yield a writer into a fresh folder beside ``out``; swap it into place only if the block
     finishes, so a failed or killed build never leaves a half-written site. ``progress`` hears of
-    each file written."""
+    each file written. The old site is removed once the new one is in place, or, if ``retire`` is
+    given, handed to it to remove later (the preview removes it once the pages have been told to
+    reload; if it never does, the next build's ``clean_up`` does)."""
     out = Path(os.path.abspath(out))
     parent = out.parent
     check_output(out)
@@ -157,7 +159,10 @@ def staged_site(out: Path, progress: Callable[[str], None] | None = None) -> Ite
         (staging / LOCK).unlink()
         if out.exists():
             _swap(staging, out)
-            shutil.rmtree(staging, ignore_errors=True)  # now the old site
+            if retire is not None:  # now the old site
+                retire(staging)
+            else:
+                shutil.rmtree(staging, ignore_errors=True)
         else:
             os.rename(staging, out)
     except OSError as exc:
