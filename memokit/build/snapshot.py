@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from ..model import ALL, FILTER_FIELDS, INDEX, UNRECORDED
 from ..versions import store
-from ..versions.compare import Comparison, Tables, compare
+from ..versions.compare import Comparison, Tables, compare, signal_arrays
 from .claims import BoundPage
 from .posts import joined, json_text
 from .stats import Stats
@@ -76,8 +76,7 @@ class SignalColumns(Mapping[str, Any]):
                 any(not isinstance(c, Mapping) or set(c) != {"values", "codes"} for c in columns.values()):
             raise ValueError("not a snapshot's signals")
         try:
-            return cls(pa.array(signals["ids"], pa.string()), pa.array(signals["urls"], pa.string()),
-                       {name: (list(c["values"]), np.asarray(c["codes"], dtype=np.int64)) for name, c in columns.items()})
+            return cls(*signal_arrays(signals))
         except (TypeError, pa.ArrowException) as exc:
             raise ValueError(str(exc)) from None
 

@@ -42,21 +42,23 @@ class SignalArrays(Protocol):
     columns: dict[str, tuple[list[str], np.ndarray]]
 
 
+def signal_arrays(signals: Any) -> tuple[pa.Array, pa.Array, dict[str, tuple[list[str], np.ndarray]]]:
+    """A snapshot's signals as arrays (ids, URLs, and each coded field's values and codes): as they
+    are if held so (``SignalArrays``), else made from the lists of their JSON."""
+    if isinstance(signals, SignalArrays):
+        return signals.ids, signals.urls, signals.columns
+    return (pa.array(signals["ids"], pa.string()), pa.array(signals["urls"], pa.string()),
+            {name: (list(column["values"]), np.asarray(column["codes"], dtype=np.int64))
+             for name, column in signals["columns"].items()})
+
+
 class _Table:
     """A snapshot's signals as arrays, each coded field as its distinct values and one code per
     signal, and each signal's phase from that snapshot's taxonomy."""
 
     def __init__(self, snapshot: dict[str, Any]) -> None:
-        signals = snapshot["signals"]
-        columns: dict[str, tuple[np.ndarray, np.ndarray]]
-        if isinstance(signals, SignalArrays):
-            self.ids, self.urls = signals.ids, signals.urls
-            columns = {name: (np.asarray(values, dtype=object), np.asarray(codes, dtype=np.int64))
-                       for name, (values, codes) in signals.columns.items()}
-        else:
-            self.ids, self.urls = pa.array(signals["ids"], pa.string()), pa.array(signals["urls"], pa.string())
-            columns = {name: (np.asarray(column["values"], dtype=object), np.asarray(column["codes"], dtype=np.int64))
-                       for name, column in signals["columns"].items()}
+        self.ids, self.urls, coded = signal_arrays(snapshot["signals"])
+        columns = {name: (np.asarray(values, dtype=object), codes) for name, (values, codes) in coded.items()}
         self.n = len(self.ids)
         taxonomy = snapshot["taxonomy"]
         phase_of = {t["id"]: t["phase"] for t in taxonomy["themes"]}
@@ -64,7 +66,6 @@ class _Table:
         columns["phase"] = (np.asarray([phase_of.get(t, "") for t in themes], dtype=object), theme_codes)
         self.columns = columns
         self.where = {d["id"]: d["where"] for d in taxonomy["denominators"]}
-        self._members: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
 
     def values(self, name: str, rows: np.ndarray) -> list[str]:
         """Field ``name`` of the signals at ``rows``."""
@@ -77,13 +78,7 @@ class _Table:
 
     def members(self, query: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
         """Which signals a share's numerator and denominator count; None if this version has no
-        such denominator or field. Kept: a preview asks again after every prose edit."""
-        key = json.dumps([query["of"], query["filters"]], sort_keys=True)
-        if key not in self._members:
-            self._members[key] = self._count(query)
-        return self._members[key]
-
-    def _count(self, query: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
+        such denominator or field."""
         where = self.where.get(query["of"])
         if where is None:
             return None
@@ -124,7 +119,7 @@ class _Pair:
             if len(self.new_rows):
                 changed |= as_new[old_codes[self.old_rows]] != new_codes[self.new_rows]
         self.recoded = np.flatnonzero(changed)  # indices into new_rows and old_rows
-        self._parts: dict[str, dict[str, float] | None] = {}
+        self._parts: dict[str, dict[str, float] | None] = {}  # by query: a preview asks again after every prose edit
 
     def posts(self, table: _Table, rows: np.ndarray) -> list[tuple[str, str, str]]:
         """``(id, url, theme)`` of the signals at ``rows`` of ``table``."""
