@@ -132,8 +132,9 @@ def main(argv: list[str] | None = None) -> int:
 def pin_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="memokit pin",
-        description="Build, then copy the site's snapshot into the versions folder as versions/<the memo's date>.json: "
-                    "a publication that later builds report their changes since.")
+        description="Build, then write the site's snapshot, whole (one self-contained file, its signals inline), into "
+                    "the versions folder as versions/<the memo's date>.json: a publication that later builds report "
+                    "their changes since.")
     _build_options(p)
     p.add_argument("--force", action="store_true", help="replace a different version pinned on the same date")
     return p

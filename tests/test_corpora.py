@@ -29,6 +29,7 @@ from memokit.build.stats import compute
 from memokit.cli import main
 from memokit.model import coding_of
 from memokit.model.agreement import coded_digest
+from memokit.versions import store
 
 CORPORA = TAXONOMY.replace("[sources]", """[[denominators]]
 id = "issues"
@@ -153,7 +154,7 @@ def test_the_published_data_carries_coded_by_and_corpus_when_given(tmp_path: Pat
     rows = list(csv.DictReader(io.StringIO((out / "data" / "signals.csv").read_text(encoding="utf-8"))))
     assert [r["coded_by"] for r in rows] == ["ana", "model-accepted:ana", "ana", "model-accepted", "bo", ""]
     assert [r["corpus"] for r in rows] == ["issues", "issues", "issues", "forums", "forums", "forums"]
-    snapshot = json.loads((out / "data" / "snapshot.json").read_text(encoding="utf-8"))
+    snapshot = store.read(out / "data" / "snapshot.json")
     assert {"corpus", "coding"} <= set(snapshot["signals"]["columns"])
 
 
@@ -168,7 +169,7 @@ def test_without_the_new_fields_the_published_data_has_none_of_their_columns(tmp
                  "--out", str(out), "-q"]) == 0
     header = (out / "data" / "signals.csv").read_text(encoding="utf-8").split("\n")[0]
     assert "coded_by" not in header and "corpus" not in header
-    snapshot = json.loads((out / "data" / "snapshot.json").read_text(encoding="utf-8"))
+    snapshot = store.read(out / "data" / "snapshot.json")
     assert not {"corpus", "coding"} & set(snapshot["signals"]["columns"])
 
 

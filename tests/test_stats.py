@@ -222,3 +222,22 @@ def test_to_json_round_trips_through_json(stats):
     assert [d["id"] for d in data["denominators"]] == ["all", "post-training", "sweep"]
     assert data["denominators"][1]["where"] == {"phase": ["Evaluate", "Iterate"]}
     assert data["breakdowns"]["theme"]["sweep"]["total"] == 7
+
+
+def test_what_is_counted_over_every_signal_is_counted_once(tmp_path, monkeypatch):
+    # A preview asks the same statistics again after every prose edit: each answer that takes a
+    # pass over the frame is kept with them, and stays the same.
+    import memokit.build.stats as stats_module
+
+    stats = compute(load(make_data(tmp_path, hand_made())))
+    first = (stats.share(theme="improve", sample="sweep"), stats.distinct("community", theme="improve"),
+             stats.known_values("community"))
+    passes = []
+    real = stats_module.matching
+    monkeypatch.setattr(stats_module, "matching", lambda *args, **kwargs: passes.append(1) or real(*args, **kwargs))
+    monkeypatch.setattr(type(stats.frame), "__getitem__", lambda *args: pytest.fail("read the frame again"))
+    again = (stats.share(theme="improve", sample="sweep"), stats.distinct("community", theme="improve"),
+             stats.known_values("community"))
+    assert again == first and passes == []
+    monkeypatch.undo()
+    assert stats.share(theme="improve", sample="targeted") != first[0]  # another question is counted

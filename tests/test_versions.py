@@ -3,6 +3,7 @@ changes block and the versions page. Hand-made snapshots are synthetic; so are t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from fractions import Fraction
@@ -14,7 +15,10 @@ from helpers import hand_made, make_data, signal
 from playwright.sync_api import Browser
 
 from memokit.build.pipeline import BUILTIN_TEMPLATES
+from memokit.build.snapshot import SignalColumns
 from memokit.cli import main
+from memokit.model import InputError
+from memokit.versions import store
 from memokit.versions.compare import MARKDOWN_LIMIT, _Table, attribute, compare
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,6 +128,25 @@ def test_the_markdown_stays_under_the_limit_however_large_the_change() -> None:
     assert len(comparison.to_json()["posts"]["added"]) == 5000  # the JSON keeps everything
 
 
+def test_the_builds_signal_arrays_equal_the_same_signals_read_as_lists_and_only_those() -> None:
+    lists = snap({"s1": "a", "s2": "b", "s3": "a"})["signals"]
+    arrays = SignalColumns.of(lists)
+    assert arrays == lists and lists == arrays and arrays == SignalColumns.of(lists)
+    assert json.loads(b"".join(arrays.json())) == lists  # what the site's signals file holds
+    others = [{**lists, "ids": ["s1", "s2", "s4"]}, {**lists, "urls": lists["urls"][::-1]},
+              {**lists, "columns": {"theme": {"values": ["a", "b"], "codes": [0, 1, 1]}}},
+              {**lists, "columns": {"theme": {"values": ["a", "c"], "codes": [0, 1, 0]}}},
+              {**lists, "columns": {**lists["columns"], "sample": {"values": ["x"], "codes": [0, 0, 0]}}},
+              {**lists, "extra": []}, {"ids": lists["ids"]}, {**lists, "ids": [1, 2, 3]}]
+    for other in others:
+        assert arrays != other and other != arrays
+    # compare() reads either alike.
+    posts = {"s1": "a", "s2": "b", "s3": "a", "s4": "b"}
+    new = snap(posts)
+    assert compare(snap({"s1": "b", "s2": "b"}), new).to_json() == \
+        compare(snap({"s1": "b", "s2": "b"}), {**new, "signals": SignalColumns.of(new["signals"])}).to_json()
+
+
 # --- through the build --------------------------------------------------------------------------
 
 MEMO = """---
@@ -167,30 +190,60 @@ def versioned(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
 
 
 def test_every_build_writes_a_deterministic_snapshot(versioned: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
-    snapshot = (versioned / "site" / "data" / "snapshot.json").read_bytes()
+    site = versioned / "site" / "data"
+    snapshot, signals = (site / "snapshot.json").read_bytes(), (site / "snapshot-signals.json").read_bytes()
     other = tmp_path_factory.mktemp("again")
     shutil.copytree(versioned / "data", other / "data")
     shutil.copytree(versioned / "memo", other / "memo")
     shutil.copytree(versioned / "versions", other / "versions")
     assert main(["--data", str(other / "data"), "--memo", str(other / "memo"), "--out", str(other / "site"),
                  "--versions", str(other / "versions"), "-q"]) == 0
-    data = json.loads(snapshot)
     assert (other / "site" / "data" / "snapshot.json").read_bytes() == snapshot
+    assert (other / "site" / "data" / "snapshot-signals.json").read_bytes() == signals
+    data = store.read(site / "snapshot.json")
     assert data["version"] == "2026-02-01" and data["n"] == 13 and len(data["signals"]["ids"]) == 13
     assert data["headline"][0]["fraction"] == [7, 13] and data["claims"][0]["support"] > 0
 
 
-def test_pin_copies_the_snapshot_and_refuses_a_different_one_on_the_same_date(versioned: Path,
-                                                                           capsys: pytest.CaptureFixture[str]) -> None:
-    pinned = json.loads((versioned / "versions" / "2026-01-01.json").read_text(encoding="utf-8"))
-    assert pinned["version"] == "2026-01-01" and pinned["n"] == 10
+def test_the_site_keeps_the_signals_in_a_file_named_by_its_digest(versioned: Path) -> None:
+    site = versioned / "site" / "data"
+    head = json.loads((site / "snapshot.json").read_bytes())
+    signals = (site / "snapshot-signals.json").read_bytes()
+    assert head["memokit_snapshot"] == 2
+    assert head["signals"] == {"file": "snapshot-signals.json", "digest": "sha256:" + hashlib.sha256(signals).hexdigest()}
+    assert list(head)[-1] == "signals" and "ids" not in (site / "snapshot.json").read_text(encoding="utf-8")
+    # The signals file holds exactly what a whole snapshot holds under "signals".
+    assert signals.endswith(b"}\n") and json.loads(signals) == store.read(site / "snapshot.json")["signals"]
+    assert set(json.loads(signals)) == {"ids", "urls", "columns"}
+
+
+def test_pin_writes_one_self_contained_version_and_refuses_a_different_one_on_the_same_date(
+        versioned: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pinned = versioned / "versions" / "2026-01-01.json"
+    data = json.loads(pinned.read_text(encoding="utf-8"))
+    assert data["memokit_snapshot"] == 1 and data["version"] == "2026-01-01" and data["n"] == 10
+    assert len(data["signals"]["ids"]) == 10 and data["signals"]["urls"][0].startswith("https://example.com/")
+    assert sorted(p.name for p in (versioned / "versions").iterdir()) == ["2026-01-01.json"]  # one file, nothing beside
     args = ["--data", str(versioned / "data"), "--memo", str(versioned / "memo"), "--out", str(versioned / "site"),
             "--versions", str(versioned / "versions")]
+    # Pinned whole, the bytes are the site's two files joined: the same as one compact document.
+    assert main(["pin", *args, "-q"]) == 0
+    whole = store.read(versioned / "site" / "data" / "snapshot.json")
+    pinned = versioned / "versions" / "2026-02-01.json"
+    assert pinned.read_bytes() == (json.dumps(whole, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+    assert json.loads(pinned.read_bytes()) == whole
+    assert main(["pin", *args]) == 0
+    assert "already holds this version; nothing to pin" in capsys.readouterr().out
+    shutil.rmtree(versioned / "site")  # a pinned version needs nothing of the site
+    assert main(["compare", "2026-01-01", "2026-02-01", "--versions", str(versioned / "versions"), "--json"]) == 0
+    assert [p["id"] for p in json.loads(capsys.readouterr().out)["posts"]["added"]] == ["syn-11", "syn-12", "syn-13"]
     memo = versioned / "memo" / "index.md"
     memo.write_text(memo.read_text(encoding="utf-8").replace("2026-02-01", "2026-01-01"), encoding="utf-8")
     assert main(["pin", *args]) == 2
     assert "a different version is pinned on 2026-01-01 already" in capsys.readouterr().err
+    assert not list((versioned / "versions").glob("*.partial"))
     assert main(["pin", *args, "--force"]) == 0
+    assert store.read(versioned / "versions" / "2026-01-01.json")["n"] == 13
 
 
 def test_compare_explains_the_refresh(versioned: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -215,6 +268,72 @@ def test_compare_explains_the_refresh(versioned: Path, capsys: pytest.CaptureFix
 def test_compare_reports_an_unknown_version_clearly(versioned: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["compare", "2025-12-31", "--versions", str(versioned / "versions")]) == 2
     assert "no version pinned on 2025-12-31; pinned: 2026-01-01" in capsys.readouterr().err
+
+
+def test_compare_reads_a_site_folder_its_snapshot_file_or_a_pinned_date_alike(versioned: Path,
+                                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    reports = []
+    for new in (str(versioned / "site"), str(versioned / "site" / "data" / "snapshot.json")):
+        assert main(["compare", "2026-01-01", new, "--versions", str(versioned / "versions"), "--json"]) == 0
+        reports.append(json.loads(capsys.readouterr().out))
+    assert reports[0] == reports[1] and reports[0]["new"]["n"] == 13 and len(reports[0]["posts"]["added"]) == 3
+
+
+def test_a_site_of_an_older_memokit_with_one_snapshot_file_is_still_read(versioned: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    # Before the signals had a file of their own, a site's snapshot.json was a whole snapshot (format 1),
+    # byte for byte what pin writes; an old site holds nothing else of it.
+    old = versioned / "old-site" / "data"
+    old.mkdir(parents=True)
+    shutil.copyfile(versioned / "versions" / "2026-01-01.json", old / "snapshot.json")
+    assert main(["compare", str(versioned / "old-site"), str(versioned / "site"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["old"]["n"] == 10 and [p["id"] for p in report["posts"]["added"]] == ["syn-11", "syn-12", "syn-13"]
+    # The repository's own pinned version, pinned before the split, reads unchanged.
+    flagship = store.read(ROOT / "versions" / "2026-11-22.json")
+    assert flagship["memokit_snapshot"] == 1 and flagship["n"] == len(flagship["signals"]["ids"]) == 498
+
+
+def compare_fails(versioned: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(["compare", "2026-01-01", str(versioned / "site"), "--versions", str(versioned / "versions")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "Traceback" not in captured.err
+    [line] = captured.err.splitlines()
+    return line
+
+
+def test_a_missing_or_foreign_signals_file_is_one_clear_line(versioned: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    signals = versioned / "site" / "data" / "snapshot-signals.json"
+    snapshot = versioned / "site" / "data" / "snapshot.json"
+    named = json.loads(snapshot.read_bytes())["signals"]["digest"]
+    kept = signals.read_bytes()
+    signals.unlink()
+    assert compare_fails(versioned, capsys) == (f"{signals}: missing: the snapshot {snapshot} keeps its signals in this "
+                                                f"file ({named})")
+    signals.write_bytes(kept.replace(b"syn-13", b"syn-14"))  # another build's signals, or an edited file
+    line = compare_fails(versioned, capsys)
+    assert line.startswith(f"{signals}: does not belong to the snapshot {snapshot}: it names signals of {named}, "
+                           "this file is sha256:") and line.endswith("(the two files come from different builds)")
+    # Pinning such a site writes nothing.
+    args = ["--data", str(versioned / "data"), "--memo", str(versioned / "memo"), "--out", str(versioned / "site"),
+            "--versions", str(versioned / "versions")]
+    signals.unlink()
+    with pytest.raises(InputError, match="missing: the snapshot"):
+        store.pin(snapshot, versioned / "pins")
+    assert not (versioned / "pins").exists()
+    assert main(["pin", *args, "-q"]) == 0  # a pin builds first: the site is whole again
+    assert (versioned / "versions" / "2026-02-01.json").is_file() and signals.is_file()
+
+
+def test_a_snapshot_of_another_format_or_naming_a_file_elsewhere_is_refused(versioned: Path,
+                                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    snapshot = versioned / "site" / "data" / "snapshot.json"
+    head = json.loads(snapshot.read_bytes())
+    snapshot.write_text(json.dumps({**head, "memokit_snapshot": 3}), encoding="utf-8")
+    assert compare_fails(versioned, capsys) == f"{snapshot}: not a memokit snapshot of format 1 or 2"
+    snapshot.write_text(json.dumps({**head, "signals": {**head["signals"], "file": "../../versions/2026-01-01.json"}}),
+                        encoding="utf-8")
+    assert compare_fails(versioned, capsys).startswith(f"{snapshot}: a split snapshot names its signals as")
 
 
 @pytest.mark.browser

@@ -103,10 +103,11 @@ class Charts(Mapping[str, Chart]):
         if key not in self._done:
             category, title, shares, row_phases, rendering = self._pending[key]
             with _failing(key):
-                svg, share = vega.result(rendering)
-                png = chartspec.share_png(share) if share is not None else None
+                found = vega.result(rendering)  # (svg, share image's svg), or as kept, with its PNG
+                svg, share = found[0], found[1]
+                png = found[2] if len(found) > 2 else chartspec.share_png(share) if share is not None else None
             if key in self._shows:
-                self.cache[self._shows.pop(key)] = (svg, share)
+                self.cache[self._shows.pop(key)] = (svg, share, png)
             summary = f"Bar chart. {title}: " + "; ".join(f"{s.label} {s.percent}% ({s.count:,})" for s in shares) + "."
             legend = tuple((p, self.phase_names[p]) for p in sorted(set(row_phases), key=self.phase_order.__getitem__)) \
                 if category == "Theme" else ()

@@ -12,6 +12,7 @@ from .. import interrupt
 from ..model import INDEX, InputError, MemokitError, Problem, Problems, grouped, printable
 from ..model.agreement import AGREEMENT_FILE, coded_digest, staleness
 from ..model.files import utf8_error_line
+from ..versions import store
 from .cache import BuildCache, fingerprint
 from .charts import build_charts, chart_requests
 from .claims import BLOCKS, BoundPage, ClaimResult, bind_page, check_claims
@@ -200,7 +201,8 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
         data = data_part(dataset, stats, taxonomy_path)
         if cache is not None:
             cache.snapshot_data = data
-    result.history = history(snapshot(dataset, stats, bound, taxonomy_path, data), project.versions)
+    pinned, tables = cache.versions(project.versions) if cache is not None else (store.read_pinned(project.versions), None)
+    result.history = history(snapshot(dataset, stats, bound, taxonomy_path, data), pinned, tables)
     result.warnings.extend(
         f"{p.page.path}:{claim.line}: claim {claim.name!r} holds in only {claim.support:.0%} of resamples of the "
         f"data: it is shown as fragile (give it a minimum with support: in its front matter, or rephrase it)"
@@ -211,12 +213,13 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
         reuse = None
         if cache is not None:
             reuse = Reuse(data_key, fingerprint(templates), cache.derived, Path(os.path.abspath(project.out)),
-                          environments=cache.environments)
-        with interrupt.deferred(), staged_site(project.out, progress) as out, interrupt.allowed():
+                          environments=cache.environments, previous_signals=cache.signals)
+        retire = cache.retired.append if cache is not None else None
+        with interrupt.deferred(), staged_site(project.out, progress, retire) as out, interrupt.allowed():
             result.warnings.extend(render_site(dataset, stats, bound, charts, templates, out, project.site_url,
                                                result.history, reuse, agreement, agreement_stale))
         if cache is not None and reuse is not None:
-            cache.derived = reuse.made  # only now that the site holding them is in place
+            cache.derived, cache.signals = reuse.made, reuse.made_signals  # only now that the site holding them is in place
         result.files, result.bytes = out.files, out.bytes
         done(f"rendered the charts and wrote {out.files:,} files ({out.bytes / 1e6:,.1f} MB)")
     result.seconds = time.perf_counter() - started

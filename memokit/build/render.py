@@ -29,6 +29,7 @@ from markupsafe import Markup
 
 from ..model import ALL, INDEX, UNRECORDED, InputError, Phase, Problem, coding_of
 from ..model.agreement import AgreementSummary, Stale, landis_koch
+from ..versions import store
 from ..versions.compare import compare
 from .cache import DerivedFiles, derived_key
 from .charts import ChartError, Charts, chart_requests
@@ -60,7 +61,7 @@ from .posts import (  # noqa: F401 -- POST_CARD, safe_url, signals_csv…: re-ex
 )
 from .prose import to_html
 from .site import SiteWriter
-from .snapshot import History, snapshot_json
+from .snapshot import History, SignalColumns
 from .stats import Stats
 from .support import RESAMPLES
 from .validate import Dataset
@@ -88,6 +89,9 @@ class Reuse:
     previous: DerivedFiles | None
     site: Path  # the last good site, the one being replaced
     made: DerivedFiles | None = None
+    #: The digest of the snapshot's signals file in the last site, and of this build's.
+    previous_signals: str | None = None
+    made_signals: str | None = None
     #: The template environment of the last build, kept while no template file changed (its
     #: compiled templates are most of a small rebuild's time).
     environments: dict[str, Environment] = field(default_factory=dict)
@@ -121,24 +125,23 @@ def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: 
 
     key = derived_key(reuse.data_key, reuse.templates_key, site) if reuse is not None else ""
     previous = reuse.previous if reuse is not None else None
+    # The data, templates and frame are as they were: the same bytes, taken from the last site.
     if reuse is not None and previous is not None and previous.key == key \
-            and all((reuse.site / f).is_file() for f in previous.files):
-        for relative in previous.files:  # the data, templates and frame are as they were: the same bytes
-            out.reuse(relative, reuse.site)
+            and out.reuse(previous.files, reuse.site, previous.bytes):
         warnings.extend(previous.warnings)
         reuse.made = previous
     else:
-        first, before = len(out.written), len(warnings)
+        first, before, size = len(out.written), len(warnings), out.bytes
         _render_data(dataset, stats, env, out, site, themes, warnings)
         if reuse is not None:
-            reuse.made = DerivedFiles(key, out.written[first:], warnings[before:])
+            reuse.made = DerivedFiles(key, out.written[first:], warnings[before:], out.bytes - size)
     out.write("data/claims.json", _json({
         "bindings": [b.to_json() for p in pages for b in p.bindings],
         "claims": [{"page": p.page.filename, **c.to_json()} for p in pages for c in p.claims],
         "facts": [f.to_json() for p in pages for f in p.facts],
     }, indent=1))
     if history is not None:
-        out.write("data/snapshot.json", snapshot_json(history.snapshot))
+        _write_snapshot(history.snapshot, out, reuse)
         if history.versions:
             html = _render(env, "versions.html", {"site": site, "root": "", "path": VERSIONS_PAGE,
                                                   "current": "versions", "versions": _versions(history)})
@@ -155,6 +158,19 @@ def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: 
         out.write(bound.page.filename, html)
     out.write(SHARE_IMAGE, _share_png(charts))
     return warnings
+
+
+def _write_snapshot(snapshot: dict[str, Any], out: SiteWriter, reuse: Reuse | None) -> None:
+    """The snapshot, split (``memokit.versions.store``): its signals file, taken from the last site
+    when it holds the same bytes (they follow from the data alone), and ``data/snapshot.json``."""
+    signals: SignalColumns = snapshot["signals"]
+    digest = signals.digest()
+    kept = reuse is not None and reuse.previous_signals == digest and out.reuse([store.SITE_SIGNALS], reuse.site)
+    if not kept:
+        out.write(store.SITE_SIGNALS, store.signals_file(signals.json()))
+    if reuse is not None:
+        reuse.made_signals = digest
+    out.write(store.SNAPSHOT.as_posix(), store.split_json(snapshot, digest))
 
 
 #: Elements whose address the browser loads by itself, and the attribute that holds it.
@@ -508,7 +524,7 @@ def _versions(history: History) -> dict[str, Any]:
     for name, snap in columns:
         for number in snap.get("headline", []):
             rows[number["expression"]]["values"][name] = number["text"]
-    steps = [(columns[i][0], columns[i + 1][0], compare(columns[i][1], columns[i + 1][1]).summary())
+    steps = [(columns[i][0], columns[i + 1][0], compare(columns[i][1], columns[i + 1][1], history.tables).summary())
              for i in range(len(columns) - 1)]
     return {"names": [name for name, _ in columns], "n": {name: snap["n"] for name, snap in columns},
             "claims": {name: f"{sum(c['passed'] for c in snap['claims'])}/{len(snap['claims'])}"
@@ -557,7 +573,7 @@ CODING_LABELS = (("hand", "coded by hand"), ("model", "coded by accepting a sugg
 
 def recorded(stats: Stats) -> bool:
     """Whether any signal records who coded it."""
-    return bool((stats.frame["coding"] != UNRECORDED).any())
+    return stats.count(coding=UNRECORDED) < stats.n
 
 
 def _markdown(bound: BoundPage, blocks_html: list[Markup]) -> Markup:

@@ -1,4 +1,4 @@
-"""The snapshot of a build (``site/data/snapshot.json``): what a later version is compared with.
+"""The snapshot of a build: what a later version is compared with.
 
 It holds, as plain JSON, everything that moving numbers are explained by: the memo's version date,
 digests of the data and the taxonomy, n, every bound number (with the exact fraction of a share
@@ -6,11 +6,14 @@ and, for a single ``share()`` or ``count()``, what it asks of the data), every c
 support, subsets), the counts per theme and per phase, the taxonomy, and every signal's id, URL
 and coded fields (columns of small integer codes into value lists), so that a later build can tell
 posts added, dropped and recoded apart. Deterministic: the same inputs give the same bytes.
+
+The build holds it whole; the site gets it split in two (``memokit.versions.store``):
+``data/snapshot-signals.json``, the signals, which follow from the data alone, and
+``data/snapshot.json``, the rest, naming the signals file by its digest.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -24,14 +27,12 @@ import pyarrow.compute as pc
 
 from ..model import ALL, FILTER_FIELDS, INDEX, UNRECORDED
 from ..versions import store
-from ..versions.compare import Comparison, compare
+from ..versions.compare import Comparison, Tables, compare, signal_arrays
 from .claims import BoundPage
 from .posts import joined, json_text
 from .stats import Stats
 from .validate import Dataset
 
-#: The snapshot format; a reader refuses another.
-FORMAT = 1
 #: The per-signal fields a snapshot keeps: every field a filter or a denominator may name but the
 #: phase, which follows from the theme.
 SIGNAL_COLUMNS = tuple(name for name in FILTER_FIELDS if name != "phase")
@@ -40,24 +41,17 @@ SIGNAL_COLUMNS = tuple(name for name in FILTER_FIELDS if name != "phase")
 OPTIONAL_COLUMNS = {"corpus": "", "coding": UNRECORDED}
 
 
-def _digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:  # a piece at a time: a signals file may be gigabytes
-        while piece := handle.read(1 << 20):
-            digest.update(piece)
-    return "sha256:" + digest.hexdigest()
-
-
 class SignalColumns(Mapping[str, Any]):
     """The snapshot's signals (``ids``, ``urls``, ``columns`` of codes) held as Arrow and numpy
-    arrays, not as a Python object per signal: their JSON is made in Arrow (``snapshot_json``), and
-    the lists a comparison reads are made only when it asks for them."""
+    arrays, not as a Python object per signal: their JSON is made in Arrow (``json``), and the lists
+    a comparison reads are made only when it asks for them."""
 
     _KEYS = ("ids", "urls", "columns")
 
     def __init__(self, ids: pa.Array, urls: pa.Array, columns: dict[str, tuple[list[str], np.ndarray]]) -> None:
         self.ids, self.urls, self.columns = ids, urls, columns
         self._json: list[bytes | memoryview] | None = None
+        self._digest: str | None = None
 
     def __getitem__(self, key: str) -> Any:
         if key == "ids":
@@ -74,8 +68,30 @@ class SignalColumns(Mapping[str, Any]):
     def __len__(self) -> int:
         return len(self._KEYS)
 
+    @classmethod
+    def of(cls, signals: Mapping[str, Any]) -> SignalColumns:
+        """The signals of a snapshot read from JSON (lists), as arrays; ValueError if they are not."""
+        columns = signals["columns"]
+        if set(signals) != set(cls._KEYS) or not isinstance(columns, Mapping) or \
+                any(not isinstance(c, Mapping) or set(c) != {"values", "codes"} for c in columns.values()):
+            raise ValueError("not a snapshot's signals")
+        try:
+            return cls(*signal_arrays(signals))
+        except (TypeError, pa.ArrowException) as exc:
+            raise ValueError(str(exc)) from None
+
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Mapping) and {k: self[k] for k in self} == {k: other[k] for k in other}
+        """Equal to the same signals, as arrays or as lists (compared in Arrow and numpy, not per signal)."""
+        if not isinstance(other, Mapping):
+            return False
+        try:
+            theirs = other if isinstance(other, SignalColumns) else SignalColumns.of(other)
+        except (KeyError, ValueError):
+            return False
+        return self.ids.equals(theirs.ids) and self.urls.equals(theirs.urls) and \
+            self.columns.keys() == theirs.columns.keys() and \
+            all(list(values) == list(theirs.columns[name][0]) and np.array_equal(codes, theirs.columns[name][1])
+                for name, (values, codes) in self.columns.items())
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -85,6 +101,12 @@ class SignalColumns(Mapping[str, Any]):
         if self._json is None:
             self._json = self._make_json()
         return self._json
+
+    def digest(self) -> str:
+        """The digest of the signals file of a site (``store.signals_file``); made once, and kept."""
+        if self._digest is None:
+            self._digest = store.digest(store.signals_file(self.json()))
+        return self._digest
 
     def _make_json(self) -> list[bytes | memoryview]:
         pieces: list[bytes | memoryview] = [b'{"ids":', _array(json_text(self.ids)), b',"urls":',
@@ -136,19 +158,9 @@ def data_part(dataset: Dataset, stats: Stats, taxonomy_path: Path) -> dict[str, 
                 (stats.frame[name].fillna("").astype(str) == OPTIONAL_COLUMNS[name]).all():
             continue  # an optional column that says nothing is left out
         columns[name] = _codes(stats.frame[name], order)
-    return {"digest": {"data": _digest(dataset.source_path), "taxonomy": _digest(taxonomy_path)},
+    return {"digest": {"data": store.digest(store.file_pieces(dataset.source_path)),
+                       "taxonomy": store.digest(store.file_pieces(taxonomy_path))},
             "signals": SignalColumns(ids, urls, columns)}
-
-
-def snapshot_json(snapshot_data: dict[str, Any]) -> list[bytes | memoryview]:
-    """``snapshot.json``: strict, compact JSON, its signals made in Arrow (``SignalColumns``)."""
-    signals = snapshot_data.get("signals")
-    if not isinstance(signals, SignalColumns):
-        return [(json.dumps(snapshot_data, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n").encode()]
-    marker = "\x00signals\x00"
-    text = json.dumps({**snapshot_data, "signals": marker}, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    head, tail = text.split(json.dumps(marker))
-    return [head.encode(), *signals.json(), (tail + "\n").encode()]
 
 
 def snapshot(dataset: Dataset, stats: Stats, pages: list[BoundPage], taxonomy_path: Path,
@@ -159,7 +171,7 @@ def snapshot(dataset: Dataset, stats: Stats, pages: list[BoundPage], taxonomy_pa
     taxonomy = stats.taxonomy
     data = data if data is not None else data_part(dataset, stats, taxonomy_path)
     return {
-        "memokit_snapshot": FORMAT,
+        "memokit_snapshot": store.WHOLE,
         "version": memo.page.meta.date or None,
         "title": memo.page.meta.title,
         "digest": data["digest"],
@@ -205,18 +217,21 @@ class History:
     versions: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # pinned, oldest first
     since: str | None = None  # the version the changes are counted from
     changes: Comparison | None = None
+    tables: Tables = field(default_factory=Tables)  # the signals compared, for the versions page's comparisons
 
     @property
     def changed(self) -> bool:
         return self.changes is not None and not self.changes.unchanged
 
 
-def history(snapshot_data: dict[str, Any], versions: Path) -> History:
-    """Compare ``snapshot_data`` with the newest version pinned in ``versions`` before its date."""
-    pinned = [(date, store.read(path)) for date, path in store.pinned(versions)]
-    found = History(snapshot_data, pinned)
+def history(snapshot_data: dict[str, Any], versions: list[tuple[str, dict[str, Any]]],
+            tables: Tables | None = None) -> History:
+    """Compare ``snapshot_data`` with the newest of the pinned ``versions`` (oldest first, as
+    ``store.read_pinned`` gives them) from before its date; ``tables`` keeps what the comparisons
+    found (``memokit.versions.compare.Tables``)."""
+    found = History(snapshot_data, versions, tables=tables if tables is not None else Tables())
     previous = store.previous(versions, snapshot_data.get("version"))
     if previous is not None:
         found.since, old = previous
-        found.changes = compare(old, snapshot_data)
+        found.changes = compare(old, snapshot_data, found.tables)
     return found

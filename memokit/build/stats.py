@@ -7,7 +7,7 @@ and ``stats.json`` show.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -187,9 +187,9 @@ class Stats:
                 percent = sum(m.percent or 0 for m in members) if total else None
                 label = " or ".join(m.label for m in members)
                 return make_share("+".join(values), label, count, total, percent)
-        mask = matching(self.frame, wanted, within=self.masks[of])
         key = ",".join(f"{name}={'+'.join(values)}" for name, values in wanted.items())
-        return make_share(key, key, signals_in(self.frame, mask), total)
+        return make_share(key, key, self._counted(f"count:{of}\0{sorted(wanted.items())!r}", lambda: signals_in(
+            self.frame, matching(self.frame, wanted, within=self.masks[of]))), total)
 
     def rank(self, dimension: str, key: str, of: str = ALL) -> int:
         """Return 1 for the largest category of a breakdown, 2 for the next (ties share a rank)."""
@@ -206,8 +206,11 @@ class Stats:
         if field_name not in FILTER_FIELDS:
             raise StatsError(f"unknown field {field_name!r}; expected one of: {', '.join(FILTER_FIELDS)}")
         wanted = {name: self._check_filter(name, value) for name, value in filters.items() if value is not None}
-        mask = matching(self.frame, wanted, within=self.masks[of]) if wanted else self.masks[of]
-        return int(self.frame.loc[mask, field_name].nunique())  # (aggregates hold only combinations that occur)
+
+        def distinct() -> int:
+            mask = matching(self.frame, wanted, within=self.masks[of]) if wanted else self.masks[of]
+            return int(self.frame.loc[mask, field_name].nunique())  # (aggregates hold only combinations that occur)
+        return self._counted(f"distinct:{field_name}\0{of}\0{sorted(wanted.items())!r}", distinct)
 
     def within(self, of: str) -> Stats:
         """The statistics of the signals of denominator ``of`` alone, as if the corpus were only
@@ -237,7 +240,17 @@ class Stats:
             return self.breakdowns[(name, ALL)].keys()
         if name == "coding":
             return list(CODINGS)
-        return sorted(self.frame[name].astype(str).unique())
+        key = f"values:{name}"
+        if key not in self.memo:
+            self.memo[key] = sorted(self.frame[name].astype(str).unique())
+        return list(self.memo[key])
+
+    def _counted(self, key: str, count: Callable[[], int]) -> int:
+        """A count over the frame, made once: the same data is asked the same again and again (every
+        rebuild of the preview after a prose edit), and each count is a pass over every signal."""
+        if key not in self.memo:
+            self.memo[key] = count()
+        return int(self.memo[key])
 
     def _check_denominator(self, of: str) -> None:
         if of not in self.denominators:

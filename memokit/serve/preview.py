@@ -86,6 +86,8 @@ class Preview:
             else:
                 self.error = "\n".join(report.errors)
             self.changed.notify_all()
+        with self.building, interrupt.deferred():  # the pages reload meanwhile
+            self.cache.tidy()
         return report.code
 
     def wait_for_change(self, seen: dict[str, Any], timeout: float) -> dict[str, Any]:
@@ -348,6 +350,7 @@ def serve(project: Project, port: int = 8000, quiet: bool = False, verbose: bool
         pass
     finally:
         preview.stop()  # ends the pages' event streams
+        preview.cache.tidy()  # (an old site a build swapped out, if a signal came before it was removed)
         if server is not None:
             if serving:  # (shutdown() would wait forever for a loop that never started)
                 server.shutdown()

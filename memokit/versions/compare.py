@@ -22,29 +22,59 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 #: The most characters of Markdown ``compare`` prints (a pull-request body holds 65,536).
 MARKDOWN_LIMIT = 60_000
 
 
+@runtime_checkable
+class SignalArrays(Protocol):
+    """A snapshot's signals held as arrays (``memokit.build.snapshot.SignalColumns``), not as lists:
+    read as they are, with no Python object per signal."""
+
+    ids: pa.Array
+    urls: pa.Array
+    columns: dict[str, tuple[list[str], np.ndarray]]
+
+
+def signal_arrays(signals: Any) -> tuple[pa.Array, pa.Array, dict[str, tuple[list[str], np.ndarray]]]:
+    """A snapshot's signals as arrays (ids, URLs, and each coded field's values and codes): as they
+    are if held so (``SignalArrays``), else made from the lists of their JSON."""
+    if isinstance(signals, SignalArrays):
+        return signals.ids, signals.urls, signals.columns
+    return (pa.array(signals["ids"], pa.string()), pa.array(signals["urls"], pa.string()),
+            {name: (list(column["values"]), np.asarray(column["codes"], dtype=np.int64))
+             for name, column in signals["columns"].items()})
+
+
 class _Table:
-    """A snapshot's signals as arrays, with each one's phase from that snapshot's taxonomy."""
+    """A snapshot's signals as arrays, each coded field as its distinct values and one code per
+    signal, and each signal's phase from that snapshot's taxonomy."""
 
     def __init__(self, snapshot: dict[str, Any]) -> None:
-        signals = snapshot["signals"]
-        self.ids = np.asarray(signals["ids"], dtype=object)
-        self.urls = list(signals["urls"])
-        self.columns = {name: np.asarray(column["values"], dtype=object)[np.asarray(column["codes"], dtype=np.int64)]
-                        if column["values"] else np.asarray([], dtype=object)
-                        for name, column in signals["columns"].items()}
+        self.ids, self.urls, coded = signal_arrays(snapshot["signals"])
+        columns = {name: (np.asarray(values, dtype=object), codes) for name, (values, codes) in coded.items()}
+        self.n = len(self.ids)
         taxonomy = snapshot["taxonomy"]
         phase_of = {t["id"]: t["phase"] for t in taxonomy["themes"]}
-        self.columns["phase"] = np.asarray([phase_of.get(t, "") for t in self.columns["theme"]], dtype=object)
+        themes, theme_codes = columns["theme"]
+        columns["phase"] = (np.asarray([phase_of.get(t, "") for t in themes], dtype=object), theme_codes)
+        self.columns = columns
         self.where = {d["id"]: d["where"] for d in taxonomy["denominators"]}
-        self.index = {identifier: number for number, identifier in enumerate(self.ids)}
+
+    def values(self, name: str, rows: np.ndarray) -> list[str]:
+        """Field ``name`` of the signals at ``rows``."""
+        values, codes = self.columns[name]
+        return [str(value) for value in values[codes[rows]]] if len(rows) else []
+
+    def _matching(self, name: str, wanted: list[str]) -> np.ndarray:
+        values, codes = self.columns[name]
+        return np.isin(values, wanted)[codes] if len(values) else np.zeros(self.n, dtype=bool)
 
     def members(self, query: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
         """Which signals a share's numerator and denominator count; None if this version has no
@@ -52,17 +82,52 @@ class _Table:
         where = self.where.get(query["of"])
         if where is None:
             return None
-        denominator = np.ones(len(self.ids), dtype=bool)
+        denominator = np.ones(self.n, dtype=bool)
         for name, values in where.items():
             if name not in self.columns:
                 return None
-            denominator &= np.isin(self.columns[name], list(values))
+            denominator &= self._matching(name, list(values))
         numerator = denominator.copy()
         for name, values in query["filters"].items():
             if name not in self.columns:
                 return None
-            numerator &= np.isin(self.columns[name], list(values))
+            numerator &= self._matching(name, list(values))
         return numerator, denominator
+
+
+class _Pair:
+    """Two snapshots' signals matched by id: which are in both (at which rows of each), which were
+    added, dropped, and recoded (any coded field's value changed)."""
+
+    def __init__(self, before: _Table, after: _Table) -> None:
+        self.before, self.after = before, after
+        found = pc.index_in(after.ids, value_set=before.ids)  # each new signal's row in the old, or null
+        present = np.asarray(found.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        self.new_rows = np.flatnonzero(present)
+        self.old_rows = np.asarray(found.drop_null().to_numpy(zero_copy_only=False), dtype=np.int64)
+        self.added = np.flatnonzero(~present)
+        dropped = np.ones(before.n, dtype=bool)
+        dropped[self.old_rows] = False
+        self.dropped = np.flatnonzero(dropped)
+        changed = np.zeros(len(self.new_rows), dtype=bool)
+        for name in before.columns:
+            if name == "phase" or name not in after.columns:
+                continue
+            (old_values, old_codes), (new_values, new_codes) = before.columns[name], after.columns[name]
+            position = {value: number for number, value in enumerate(new_values)}
+            as_new = np.asarray([position.get(value, -1) for value in old_values], dtype=np.int64)
+            if len(self.new_rows):
+                changed |= as_new[old_codes[self.old_rows]] != new_codes[self.new_rows]
+        self.recoded = np.flatnonzero(changed)  # indices into new_rows and old_rows
+        self._parts: dict[str, dict[str, float] | None] = {}  # by query: a preview asks again after every prose edit
+
+    def posts(self, table: _Table, rows: np.ndarray) -> list[tuple[str, str, str]]:
+        """``(id, url, theme)`` of the signals at ``rows`` of ``table``."""
+        if not len(rows):
+            return []
+        taken = pa.array(rows, pa.int64())
+        return list(zip(table.ids.take(taken).to_pylist(), table.urls.take(taken).to_pylist(),
+                        table.values("theme", rows), strict=True))
 
 
 @dataclass
@@ -157,22 +222,44 @@ def _s(count: int) -> str:
     return "" if count == 1 else "s"
 
 
-def compare(old: dict[str, Any], new: dict[str, Any]) -> Comparison:
-    """Compare two snapshots (``old`` first)."""
+class Tables:
+    """The signals of snapshots compared, as arrays, and what was found between two of them: kept
+    while the same snapshots are compared again (the build compares itself with the last pinned
+    version, then the versions page compares each two neighbours; a preview does both after every
+    prose edit, with the same signals). A snapshot's table is kept by its signals' identity."""
+
+    def __init__(self) -> None:
+        self._tables: dict[int, tuple[Any, Any, _Table]] = {}
+        self._pairs: dict[tuple[int, int], _Pair] = {}
+
+    def table(self, snapshot: dict[str, Any]) -> _Table:
+        signals, taxonomy = snapshot["signals"], snapshot["taxonomy"]
+        kept = self._tables.get(id(signals))
+        if kept is None or kept[0] is not signals or kept[1] != taxonomy:
+            kept = self._tables[id(signals)] = (signals, taxonomy, _Table(snapshot))
+        return kept[2]
+
+    def pair(self, before: _Table, after: _Table) -> _Pair:
+        found = self._pairs.get((id(before), id(after)))
+        if found is None or found.before is not before or found.after is not after:
+            found = self._pairs[(id(before), id(after))] = _Pair(before, after)
+        return found
+
+
+def compare(old: dict[str, Any], new: dict[str, Any], tables: Tables | None = None) -> Comparison:
+    """Compare two snapshots (``old`` first); ``tables``, if given, keeps their signals' tables and
+    what was found between them for the next comparison of the same snapshots."""
+    tables = tables if tables is not None else Tables()
     result = Comparison(old, new)
-    before, after = _Table(old), _Table(new)
-    result.added = [(str(i), after.urls[n], str(after.columns["theme"][n]))
-                    for n, i in enumerate(after.ids) if i not in before.index]
-    result.dropped = [(str(i), before.urls[n], str(before.columns["theme"][n]))
-                      for n, i in enumerate(before.ids) if i not in after.index]
-    coded = [name for name in before.columns if name in after.columns and name != "phase"]
-    for n, identifier in enumerate(after.ids):
-        m = before.index.get(identifier)
-        if m is not None and any(before.columns[c][m] != after.columns[c][n] for c in coded):
-            result.recoded.append((str(identifier), after.urls[n], str(before.columns["theme"][m]),
-                                   str(after.columns["theme"][n])))
-    result.headline, _, _ = _numbers(old.get("headline", []), new.get("headline", []), before, after)
-    result.moved, result.appeared, result.vanished = _numbers(old["bindings"], new["bindings"], before, after)
+    before, after = tables.table(old), tables.table(new)
+    pair = tables.pair(before, after)
+    result.added = pair.posts(after, pair.added)
+    result.dropped = pair.posts(before, pair.dropped)
+    recoded_new, recoded_old = pair.new_rows[pair.recoded], pair.old_rows[pair.recoded]
+    result.recoded = [(identifier, url, was, theme) for (identifier, url, theme), was in
+                      zip(pair.posts(after, recoded_new), before.values("theme", recoded_old), strict=True)]
+    result.headline, _, _ = _numbers(old.get("headline", []), new.get("headline", []), pair)
+    result.moved, result.appeared, result.vanished = _numbers(old["bindings"], new["bindings"], pair)
     headline_keys = {(m.page, m.expression) for m in result.headline}
     result.moved = [m for m in result.moved if (m.page, m.expression) not in headline_keys]
     result.claims = _claims(old["claims"], new["claims"])
@@ -180,8 +267,8 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> Comparison:
     return result
 
 
-def _numbers(old: list[dict[str, Any]], new: list[dict[str, Any]], before: _Table,
-             after: _Table) -> tuple[list[Moved], list[str], list[str]]:
+def _numbers(old: list[dict[str, Any]], new: list[dict[str, Any]],
+             pair: _Pair) -> tuple[list[Moved], list[str], list[str]]:
     """Match bound numbers by page, expression and occurrence; return the moved, the new and the gone."""
     def keyed(numbers: list[dict[str, Any]]) -> dict[tuple[str, str, int], dict[str, Any]]:
         seen: Counter[tuple[str, str]] = Counter()
@@ -198,13 +285,13 @@ def _numbers(old: list[dict[str, Any]], new: list[dict[str, Any]], before: _Tabl
         previous = was.get(key)
         if previous is None or (previous["value"] == number["value"] and previous["text"] == number["text"]):
             continue
-        moved.append(_moved(previous, number, before, after))
+        moved.append(_moved(previous, number, pair))
     appeared = sorted({f"{k[0]}: {k[1]}" for k in now if k not in was})
     vanished = sorted({f"{k[0]}: {k[1]}" for k in was if k not in now})
     return moved, appeared, vanished
 
 
-def _moved(old: dict[str, Any], new: dict[str, Any], before: _Table, after: _Table) -> Moved:
+def _moved(old: dict[str, Any], new: dict[str, Any], pair: _Pair) -> Moved:
     moved = Moved(new["page"], new["expression"], new.get("label"), old["text"], new["text"], old["value"],
                   new["value"])
     if "fraction" in old and "fraction" in new and old["fraction"][1] and new["fraction"][1]:
@@ -215,24 +302,29 @@ def _moved(old: dict[str, Any], new: dict[str, Any], before: _Table, after: _Tab
             moved.outside = not (low <= float(p1) <= high)
     query = new.get("query")
     if query is not None and query == old.get("query"):
-        moved.parts = attribute(query, before, after)
+        moved.parts = attribute(query, pair.before, pair.after, pair)
     return moved
 
 
-def attribute(query: dict[str, Any], before: _Table, after: _Table) -> dict[str, float] | None:
+def attribute(query: dict[str, Any], before: _Table, after: _Table,
+              pair: _Pair | None = None) -> dict[str, float] | None:
     """Split a share's change into what posts added, dropped and recoded contribute (percentage
-    points, summing exactly to the change), or a count's change into counts."""
-    old_members, new_members = before.members(query), after.members(query)
+    points, summing exactly to the change), or a count's change into counts. ``pair``: the two
+    tables matched, if already (it keeps what it found for the same query)."""
+    pair = pair if pair is not None else _Pair(before, after)
+    key = json.dumps(query, sort_keys=True)
+    if key not in pair._parts:
+        pair._parts[key] = _attribute(query, pair)
+    return pair._parts[key]
+
+
+def _attribute(query: dict[str, Any], pair: _Pair) -> dict[str, float] | None:
+    old_members, new_members = pair.before.members(query), pair.after.members(query)
     if old_members is None or new_members is None:
         return None
     (num0, den0), (num1, den1) = old_members, new_members
-    common = [(before.index[i], n) for n, i in enumerate(after.ids) if i in before.index]
-    old_rows = np.asarray([m for m, _ in common], dtype=np.int64)
-    new_rows = np.asarray([n for _, n in common], dtype=np.int64)
-    added = np.ones(len(after.ids), dtype=bool)
-    added[new_rows] = False
-    dropped = np.ones(len(before.ids), dtype=bool)
-    dropped[old_rows] = False
+    old_rows, new_rows = pair.old_rows, pair.new_rows
+    added, dropped = pair.added, pair.dropped
     a_add, n_add = int(num1[added].sum()), int(den1[added].sum())
     a_drop, n_drop = int(num0[dropped].sum()), int(den0[dropped].sum())
     a_rec = int(num1[new_rows].sum()) - int(num0[old_rows].sum())
