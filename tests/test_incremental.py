@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from helpers import leftovers, slow_project, tree_digest
 
+from memokit.build import pipeline
 from memokit.build.cache import BuildCache
 from memokit.build.pipeline import Project, build
-from memokit.model import InputError
+from memokit.model import AgreementSummary, InputError
 from memokit.serve.preview import Preview
 from memokit.versions import compare, store
 
@@ -148,3 +149,27 @@ def test_the_old_site_is_removed_once_the_new_one_is_in_place(tmp_path: Path) ->
     preview = Preview(project_at(root), quiet=True)
     assert preview.rebuild() == 0 and preview.rebuild() == 0
     assert leftovers(root) == [] and preview.cache.retired == []
+
+
+def test_a_prose_edit_does_not_digest_the_coded_posts_again_for_agreement_json(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "flagship"
+    shutil.copytree(ROOT / "data", root / "data")
+    shutil.copytree(ROOT / "memo", root / "memo")
+    # Figures measured on fewer posts than the data has: every build warns, a prose edit too.
+    summary = AgreementSummary(posts=500, folds=10, kappa=0.65, accuracy=0.71, threshold=0.53, kept_share=0.66,
+                               kept_kappa=0.8, kept_accuracy=0.83, unseen_kept_share=0.63, unseen_kept_kappa=0.81)
+    (root / "data" / "agreement.json").write_text(summary.model_dump_json(), encoding="utf-8")
+    digests: list[int] = []
+    real = pipeline.coded_digest
+    monkeypatch.setattr(pipeline, "coded_digest", lambda titles, themes: digests.append(1) or real(titles, themes))
+    cache = BuildCache()
+    first = build(project_at(root), cache=cache)
+    edit(root / "memo" / "index.md", "Getting a fine-tuning run to work is still", "Getting a fine-tuning run to work is, still,")
+    second = build(project_at(root), cache=cache)
+    assert digests == [1], "the coded posts were digested again although the data did not change"
+    stale = [w for w in second.warnings if "agreement.json was measured on 500 coded posts" in w]
+    assert len(stale) == 1 and stale == [w for w in first.warnings if "agreement.json" in w]
+    (root / "data" / "signals.jsonl").write_bytes((root / "data" / "signals.jsonl").read_bytes() + b"\n")
+    build(project_at(root), cache=cache)
+    assert digests == [1, 1]  # the data's files changed: digested again

@@ -66,6 +66,7 @@ class BuildCache:
     #: their signals and this data's (``memokit.versions.compare.Tables``).
     pinned: tuple[str, list[tuple[str, dict[str, Any]]], Tables] | None = None
     retired: list[Path] = field(default_factory=list)  # old sites swapped out, to remove (``tidy``)
+    coded_digest: str | None = None  # the data's ``model.agreement.coded_digest``, once asked for
 
     def keep_data(self, key: str, dataset: Dataset, stats: Stats) -> None:
         if key != self.data_key:
@@ -74,6 +75,7 @@ class BuildCache:
             self.charts.clear()
             self.snapshot_data = None
             self.pinned = None  # its tables hold the signals of the old data
+            self.coded_digest = None
         self.data_key, self.dataset, self.stats = key, dataset, stats
 
     def tidy(self) -> None:

@@ -161,8 +161,14 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
     agreement = read_agreement(project.data, agreement_problems)
     agreement_problems.raise_if_any()
     # Figures measured on other coded posts than these are shown as such, with a warning.
-    agreement_stale = None if agreement is None else staleness(
-        agreement, len(dataset), coded_digest(dataset.frame["title"], dataset.frame["theme"]))
+    agreement_stale = None
+    if agreement is not None:
+        digest = cache.coded_digest if cache is not None and cache.coded_digest else None
+        if digest is None:  # a pass over every signal: a prose edit in the preview keeps it
+            digest = coded_digest(dataset.frame["title"], dataset.frame["theme"])
+            if cache is not None:
+                cache.coded_digest = digest
+        agreement_stale = staleness(agreement, len(dataset), digest)
     pages = load_pages(project.memo)
     # Rendered elsewhere while the claims are checked.
     charts = None if check else build_charts(stats, cache.charts if cache is not None else None)
