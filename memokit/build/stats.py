@@ -13,6 +13,8 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..model import ALL, CODINGS, FILTER_FIELDS, HAND, MODEL, MODEL_ACCEPTED, UNRECORDED, Taxonomy, coding_of
 from .validate import Dataset
@@ -312,7 +314,9 @@ def matching(frame: pd.DataFrame, where: Mapping[str, Sequence[str]], within: pd
 def signal_frame(dataset: Dataset) -> pd.DataFrame:
     """Return one row per signal with the columns that stats filter and group on."""
     source = dataset.frame
-    created = pd.to_datetime(source["created"], format="%Y-%m-%d")
+    # Parsed in Arrow (``pd.to_datetime`` would make a Python string of every date first).
+    dates = pc.strptime(pa.array(source["created"], from_pandas=True), format="%Y-%m-%d", unit="us")
+    created = pd.Series(dates.to_numpy(zero_copy_only=False), index=source.index)
     frame = source[["id", "theme", "phase", "source", "community", "sample", "model_family", "tool", "corpus"]].copy()
     frame["coding"] = source["coded_by"].map({value: coding_of(value) for value in source["coded_by"].unique()})
     frame["created"] = created
@@ -415,8 +419,9 @@ def compute_frame(frame: pd.DataFrame, taxonomy: Taxonomy) -> Stats:
     labels["year"] = {y: ("unknown date" if y == UNKNOWN_YEAR else y) for y in categories["year"]}
 
     breakdowns: dict[tuple[str, str], Breakdown] = {}
+    counted_columns = [*DIMENSIONS, *([SIGNALS] if SIGNALS in frame.columns else [])]
     for of, mask in masks.items():
-        subset = frame.loc[mask]
+        subset = frame.loc[mask, counted_columns]  # only what is counted: not a copy of every column
         for dimension in DIMENSIONS:
             counted = _counted(subset, dimension)
             keys = categories[dimension]
