@@ -11,7 +11,7 @@ import csv
 import io
 import json
 import string
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,10 +75,24 @@ def _one(values: pa.ChunkedArray) -> pa.Array:
 
 
 def _small(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """One chunk of 32-bit-offset text (a page's worth of values)."""
+    """One chunk of 32-bit-offset text (a page's worth of values), or of codes into such text (a
+    column of categories: ``each``)."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    if pa.types.is_dictionary(values.type):
+        return values
     return values.cast(TEXT)
+
+
+def each(values: pa.Array, make: Callable[[pa.Array], pa.Array]) -> pa.Array:
+    """``make`` (text to text, value by value) of every value of ``values``; of codes into a
+    dictionary (a column of categories), made once per distinct value and given to each row by its code."""
+    if not pa.types.is_dictionary(values.type):
+        return make(values)
+    made = make(values.dictionary.cast(TEXT)).take(values.indices)
+    if values.null_count:
+        made = pc.fill_null(made, make(pa.nulls(1, TEXT))[0])
+    return made
 
 
 def text_bytes(values: pa.Array) -> memoryview:
@@ -307,8 +321,9 @@ class Posts:
     def _cards(self, page: dict[str, pa.Array], before: str = "", after: str = "") -> pa.Array:
         """Every card of a page's posts, each between ``before`` and ``after``."""
         keys = sorted(self.labels)
-        source = pc.take(pa.array([self.labels[k] for k in keys], TEXT),
-                         pc.index_in(page["source"], value_set=pa.array(keys, TEXT)))
+        labels = pa.array([self.labels[k] for k in keys], TEXT)
+        source = each(page["source"], lambda values: html_escape(pc.take(labels, pc.index_in(
+            values, value_set=pa.array(keys, TEXT)))))
         created = page["created"]
         date = pc.if_else(pc.is_null(created), _text(UNDATED), pc.binary_join_element_wise(
             _text('<time datetime="'), created, _text('">'), created, _text("</time>"), _text("")))
@@ -316,8 +331,8 @@ class Posts:
         http = pc.match_substring_regex(urls, r"^[Hh][Tt][Tt][Pp][Ss]?://")
         fields = {
             "id": html_escape(page["id"]), "heading": _text("h2"), "url": html_escape(pc.if_else(http, urls, _text("#"))),
-            "title": html_escape(page["title"]), "source": html_escape(source),
-            "community": html_escape(page["community"]), "host": html_escape(page["host"]), "date": date,
+            "title": html_escape(page["title"]), "source": source,
+            "community": each(page["community"], html_escape), "host": html_escape(page["host"]), "date": date,
             "summary": html_escape(page["summary"]),
         }
         pieces = [_text(part) if i % 2 == 0 else fields[part] for i, part in enumerate(self.card) if part]
@@ -327,7 +342,7 @@ class Posts:
         """Every post of a page as the drill's JSON object, each followed by ``after``."""
         drill: list[Any] = []
         for number, name in enumerate(self.drill_fields):
-            drill += [_text(("{" if number == 0 else ",") + json.dumps(name) + ":"), json_text(page[name])]
+            drill += [_text(("{" if number == 0 else ",") + json.dumps(name) + ":"), each(page[name], json_text)]
         return pc.binary_join_element_wise(*drill, _text("}" + after), _text(""))
 
     def sources(self, rows: np.ndarray) -> list[str]:
@@ -379,18 +394,20 @@ def signals_csv_chunks(frame: pd.DataFrame) -> Iterator[bytes | memoryview]:
     yield header.getvalue().encode()
     columns = [_column(frame, name) for name in names]
     starts = pa.array(FORMULA_START, TEXT)
+
+    def cell(text: pa.Array) -> pa.Array:
+        text = pc.fill_null(text, _text(""))
+        formula = pc.is_in(pc.utf8_slice_codeunits(text, 0, 1), value_set=starts)
+        if pc.any(formula).as_py():
+            text = pc.if_else(formula, pc.binary_join_element_wise(_text("'"), text, _text("")), text)
+        if _occurring(text, _QUOTING):
+            quoted = pc.binary_join_element_wise(_text('"'), pc.replace_substring(text, '"', '""'), _text('"'),
+                                                 _text(""))
+            text = pc.if_else(pc.match_substring_regex(text, quoting), quoted, text)
+        return text
+
     for start in range(0, len(frame), CSV_ROWS):
-        cells = []
-        for column in columns:
-            text = pc.fill_null(_small(column.slice(start, CSV_ROWS)), _text(""))
-            formula = pc.is_in(pc.utf8_slice_codeunits(text, 0, 1), value_set=starts)
-            if pc.any(formula).as_py():
-                text = pc.if_else(formula, pc.binary_join_element_wise(_text("'"), text, _text("")), text)
-            if _occurring(text, _QUOTING):
-                quoted = pc.binary_join_element_wise(_text('"'), pc.replace_substring(text, '"', '""'), _text('"'),
-                                                     _text(""))
-                text = pc.if_else(pc.match_substring_regex(text, quoting), quoted, text)
-            cells.append(text)
+        cells = [each(_small(column.slice(start, CSV_ROWS)), cell) for column in columns]
         # Each row ends with its line break, so the rows' text, end to end, is the chunk (no copy).
         separated = [piece for cell in cells for piece in (cell, _text(","))]
         yield text_bytes(pc.binary_join_element_wise(*separated[:-1], _text("\n"), _text("")))

@@ -64,7 +64,7 @@ from .site import SiteWriter
 from .snapshot import History, snapshot_json
 from .stats import Stats
 from .support import RESAMPLES
-from .validate import Dataset
+from .validate import Dataset, mapped
 
 #: The link-preview image (og:image): the headline chart as PNG.
 SHARE_IMAGE = "assets/share.png"
@@ -218,7 +218,7 @@ def _render_data(dataset: Dataset, stats: Stats, env: Environment, out: SiteWrit
         drill_fields += ("corpus",)
     coded_by = frame["coded_by"].fillna("")
     if (coded_by != "").any():
-        frame = frame.assign(coding=coded_by.map({value: coding_of(value) for value in pd.unique(coded_by)}))
+        frame = frame.assign(coding=mapped(coded_by, coding_of))
         drill_fields += ("coding",)
     posts = Posts(frame, labels, drill_fields)
     phases = _phase_rows(stats)

@@ -124,7 +124,7 @@ def data_part(dataset: Dataset, stats: Stats, taxonomy_path: Path) -> dict[str, 
     same for every build of the same data, so a preview keeps it (``BuildCache.snapshot_data``)."""
     order = np.asarray(stats.frame["id"].argsort(kind="stable").to_numpy(), dtype=np.int64)
     ids = _text(stats.frame["id"]).take(pa.array(order))
-    if len(dataset.frame) == len(stats.frame) and (dataset.frame["id"].to_numpy() == stats.frame["id"].to_numpy()).all():
+    if len(dataset.frame) == len(stats.frame) and _text(dataset.frame["id"]).equals(_text(stats.frame["id"])):
         urls = _text(dataset.frame["url"]).take(pa.array(order))  # the same rows: by position
     else:
         by_id = pd.Series(dataset.frame["url"].to_numpy(), index=dataset.frame["id"].to_numpy())
