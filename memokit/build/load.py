@@ -11,7 +11,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -286,6 +286,52 @@ def read_blocks(path: Path, known: tuple[str, ...]) -> Iterator[Block]:
         return
     if not count and not problems:
         yield Block(0, [], problems=[(0, Problem(str(path), None, None, "no signals: the file holds no records"))])
+
+
+def read_ahead(items: Iterator[Block]) -> Iterator[Block]:
+    """Yield the blocks of ``items`` (``read_blocks``), each read on a thread of its own while the
+    one before it is checked: pyarrow's parser and compute kernels release the GIL, so on two cores
+    the reading and the checking overlap. At most one block waits."""
+    import queue
+    import threading
+
+    waiting: queue.Queue[tuple[Block | None, BaseException | None]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def hand_on(item: tuple[Block | None, BaseException | None]) -> bool:
+        while not stop.is_set():
+            try:
+                waiting.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for block in items:
+                if not hand_on((block, None)):
+                    return
+            hand_on((None, None))
+        except BaseException as exc:  # given to the reader of the blocks, in its thread
+            hand_on((None, exc))
+        finally:
+            if isinstance(items, Generator):
+                items.close()  # the file, closed in the thread that read it
+
+    thread = threading.Thread(target=read, name="memokit-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            block, error = waiting.get()
+            if error is not None:
+                raise error
+            if block is None:
+                return
+            yield block
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _positioned(records: Iterator[RawRecord], problems: Problems, start: int, block: Block) -> None:

@@ -32,7 +32,7 @@ from ..model import (
 from ..model.urls import url_key
 from . import columnar
 from .columnar import STRING
-from .load import RawRecord, RawTaxonomy, find_signals_file, iter_signals, read_blocks, read_taxonomy
+from .load import RawRecord, RawTaxonomy, find_signals_file, iter_signals, read_ahead, read_blocks, read_taxonomy
 
 #: The columns of ``Dataset.frame``: every signal field, lists joined with ";", dates as ISO text.
 COLUMNS = SIGNAL_FIELDS
@@ -209,7 +209,7 @@ def _load_signals(path: Path, taxonomy: Taxonomy, problems: Problems, warnings: 
         if name not in _KNOWN and (name not in unknown or unknown[name][:2] > (ordinal, position)):
             unknown[name] = (ordinal, position, line)
 
-    for block in read_blocks(path, COLUMNS):
+    for block in read_ahead(read_blocks(path, COLUMNS)):
         for ordinal, problem in block.problems:
             add(ordinal, _READING, [problem])
         for name, line, position in block.unknown:
