@@ -137,13 +137,21 @@ def json_text(values: pa.Array) -> pa.Array:
     """``json.dumps(value, ensure_ascii=False)`` of every value (a string, or null)."""
     quoted = pc.binary_join_element_wise(_text('"'), _replace_all(values, _JSON, '[\\\\"\n\t]'), _text('"'),
                                          _text(""))
-    other = np.asarray(pc.fill_null(pc.match_substring_regex(values, r"[\x00-\x08\x0b-\x1f]"), False),
-                       dtype=bool)
-    if other.any():  # other control characters (never in validated text): json's own escapes
+    if _controls(values):  # other control characters (never in validated text): json's own escapes
+        other = np.asarray(pc.fill_null(pc.match_substring_regex(values, r"[\x00-\x08\x0b-\x1f]"), False),
+                           dtype=bool)
         rows = np.flatnonzero(other)
         fixed = pa.array([json.dumps(values[int(i)].as_py(), ensure_ascii=False) for i in rows], TEXT)
         quoted = _put(quoted, rows, fixed)
     return pc.fill_null(quoted, _text("null"))
+
+
+def _controls(values: pa.Array) -> bool:
+    """Whether any value holds a control character but a line feed or a tab: a scan of the bytes (in
+    UTF-8 such a character is its own byte, below 0x20, and no other character has one)."""
+    raw = np.frombuffer(text_bytes(values), dtype=np.uint8)
+    low = raw[raw < 0x20]
+    return bool(((low != 0x09) & (low != 0x0A)).any())
 
 
 def _put(values: pa.Array, rows: np.ndarray, replacement: pa.Array) -> pa.Array:
@@ -169,11 +177,13 @@ def hosts(urls: pa.Array) -> pa.Array:
 def newest_first_order(frame: pd.DataFrame) -> np.ndarray:
     """The rows of ``frame`` newest first, undated posts last; ties by id, descending, so the order
     never depends on the input's order (the drill sorts the same way)."""
-    created = _column(frame, "created")
-    table = pa.table({"undated": pc.is_null(created), "created": pc.fill_null(created, ""),
-                      "id": _column(frame, "id")})
-    order = pc.sort_indices(table, sort_keys=[("undated", "ascending"), ("created", "descending"),
-                                              ("id", "descending")])
+    # Each date by its rank among the dates (sorted as text), an unknown date -1: integers sort faster.
+    encoded = pc.dictionary_encode(_one(_column(frame, "created")))
+    rank_of = np.empty(len(encoded.dictionary), dtype=np.int64)
+    rank_of[pc.array_sort_indices(encoded.dictionary).to_numpy()] = np.arange(len(encoded.dictionary))
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    table = pa.table({"date": np.where(codes >= 0, rank_of[np.maximum(codes, 0)], -1), "id": _column(frame, "id")})
+    order = pc.sort_indices(table, sort_keys=[("date", "descending"), ("id", "descending")])
     return np.asarray(order.to_numpy(), dtype=np.int64)
 
 
@@ -201,12 +211,17 @@ class _Stream:
         self.given = 0  # posts already on pages
 
     def add(self, cards: pa.Array, objects: pa.Array | None) -> Iterator[Page]:
+        """Take the next posts' cards (and drill objects): views of a batch's arrays."""
         self.cards.append(cards)
         if objects is not None:
             self.objects.append(objects)
         self.pending += len(cards)
         while self.pending >= self.size:
             yield self._page(self.size)
+        if self.pending and len(cards):  # what waits for the next batch, copied out of this one's arrays
+            self.cards[-1] = pa.concat_arrays([self.cards[-1]])
+            if self.drill:
+                self.objects[-1] = pa.concat_arrays([self.objects[-1]])
 
     def rest(self) -> Iterator[Page]:
         """The last page (a group without posts has one, empty)."""
@@ -292,16 +307,29 @@ class Posts:
         step = size * BATCH_PAGES
         for start in range(0, len(self.order), step):
             rows = np.arange(start, min(start + step, len(self.order)))
-            page = self._page(rows, (*self._CARD_FIELDS, *self.drill_fields))
+            # The batch's posts by theme (newest first within each), so that a theme's cards and drill
+            # objects are one slice of what is made; a phase's are gathered from them.
+            theme_values, theme_codes = codes["theme"]
+            grouped = np.argsort(theme_codes[rows], kind="stable")
+            bounds = np.searchsorted(theme_codes[rows][grouped], np.arange(len(theme_values) + 1))
+            page = self._page(rows[grouped], (*self._CARD_FIELDS, *self.drill_fields))
             cards = self._cards(page, "    ", "\n")
             objects = self._drill(page, ",")
+            place = np.empty(len(rows), dtype=np.int64)
+            place[grouped] = np.arange(len(rows))  # where each post of the batch is among the grouped
             for (field, group), stream in streams.items():
                 values, indices = codes[field]
                 if group not in values:
                     continue
-                mask = pa.array(indices[start:start + step] == values.index(group))
-                if pc.any(mask).as_py():
-                    yield from stream.add(cards.filter(mask), objects.filter(mask) if stream.drill else None)
+                code = values.index(group)
+                if field == "theme":
+                    low, high = int(bounds[code]), int(bounds[code + 1])
+                    if high > low:
+                        yield from stream.add(cards.slice(low, high - low), objects.slice(low, high - low))
+                else:
+                    taken = place[indices[rows] == code]
+                    if len(taken):
+                        yield from stream.add(cards.take(pa.array(taken)), None)
         for stream in streams.values():
             yield from stream.rest()
 
