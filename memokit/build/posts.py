@@ -415,12 +415,16 @@ def signals_csv_chunks(frame: pd.DataFrame) -> Iterator[bytes | memoryview]:
     ``to_csv`` wrote them) a few thousand rows at a time. A text cell that a spreadsheet would run
     as a formula (it starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is written
     with a leading ``'``, which makes the spreadsheet show it as text."""
-    quoting = "[" + "".join(f"\\x{ord(c):02x}" for c in _QUOTING) + "]"
     names = csv_columns(frame)
+    # The frame is read here, the rest works on Arrow arrays alone (and may run on another thread).
+    return _csv_chunks(names, [_column(frame, name) for name in names], len(frame))
+
+
+def _csv_chunks(names: list[str], columns: list[pa.ChunkedArray], count: int) -> Iterator[bytes | memoryview]:
+    quoting = "[" + "".join(f"\\x{ord(c):02x}" for c in _QUOTING) + "]"
     header = io.StringIO()
     csv.writer(header, lineterminator="\n").writerow(names)
     yield header.getvalue().encode()
-    columns = [_column(frame, name) for name in names]
     starts = pa.array(FORMULA_START, TEXT)
 
     def cell(text: pa.Array) -> pa.Array:
@@ -434,7 +438,7 @@ def signals_csv_chunks(frame: pd.DataFrame) -> Iterator[bytes | memoryview]:
             text = pc.if_else(pc.match_substring_regex(text, quoting), quoted, text)
         return text
 
-    for start in range(0, len(frame), CSV_ROWS):
+    for start in range(0, count, CSV_ROWS):
         cells = [each(_small(column.slice(start, CSV_ROWS)), cell) for column in columns]
         # Each row ends with its line break, so the rows' text, end to end, is the chunk (no copy).
         separated = [piece for cell in cells for piece in (cell, _text(","))]

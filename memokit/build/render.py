@@ -209,6 +209,8 @@ def _render_data(dataset: Dataset, stats: Stats, env: Environment, out: SiteWrit
                  themes: list[dict[str, Any]], warnings: list[str]) -> None:
     """Write the files that follow from the data alone (and the templates and the site's frame):
     theme and phase pages, the drill's data, ``stats.json``, ``signals.csv`` and ``phases.css``."""
+    # signals.csv is made on a thread of its own, while the pages are made here.
+    out.write_aside("data/signals.csv", signals_csv_chunks(dataset.frame))
     sources = pd.unique(dataset.frame["source"])
     labels = {str(source): dataset.taxonomy.source_label(str(source)) for source in sources}
     # How a post was coded, and its corpus, go into the drill's data only where the data records them.
@@ -234,7 +236,6 @@ def _render_data(dataset: Dataset, stats: Stats, env: Environment, out: SiteWrit
             _drill_file(out, group, posts, page, counts[(page.field, page.group)], labels)
     del posts
     out.write("data/stats.json", _json(stats.to_json(), indent=1))
-    out.write("data/signals.csv", signals_csv_chunks(dataset.frame))
     out.write("assets/phases.css", phase_css(dataset.taxonomy.phases))
 
 

@@ -75,6 +75,36 @@ class SiteWriter:
         self.progress = progress
         self.written: list[str] = []  # every file, in the order written
         self._disk = _Disk()
+        self._aside: list[tuple[threading.Thread, list[int], list[BaseException]]] = []
+        self._stop = threading.Event()
+
+    def write_aside(self, relative: str, pieces: Iterator[bytes | memoryview]) -> None:
+        """Write one file whose pieces are made on a thread of their own while the build goes on
+        (Arrow makes them, and releases the GIL). It counts as written at once, and its bytes
+        once ``close`` has waited for it; what making it raises, ``close`` raises."""
+        target = self.root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        size: list[int] = [0]
+        errors: list[BaseException] = []
+
+        def make() -> None:
+            first = True
+            try:
+                for piece in pieces:
+                    if self._stop.is_set():
+                        return
+                    length = len(piece) if isinstance(piece, bytes) else piece.nbytes
+                    self._disk.put(target, [piece], length, first)
+                    size[0], first = size[0] + length, False
+                if first:
+                    self._disk.put(target, [], 0, True)
+            except BaseException as exc:
+                errors.append(exc)
+
+        thread = threading.Thread(target=make, name="memokit-site-aside", daemon=True)
+        thread.start()
+        self._aside.append((thread, size, errors))
+        self._count(relative, 0)
 
     def write(self, relative: str, content: str | bytes | Iterable[bytes | memoryview]) -> None:
         """Write one file: text, bytes, or bytes in pieces (a large file, never held whole: a
@@ -117,6 +147,15 @@ class SiteWriter:
     def close(self, abandon: bool = False) -> None:
         """Wait until every file is written, and raise what a write raised; ``abandon``: drop what
         is still waiting (the site will not be used) and raise nothing."""
+        if abandon:
+            self._stop.set()
+            self._disk.close(abandon)
+        for thread, size, errors in self._aside:
+            thread.join()
+            self.bytes += size[0]
+            if errors and not abandon:
+                self._disk.close(abandon=True)
+                raise errors[0]
         self._disk.close(abandon)
 
     def _count(self, relative: str, size: int) -> None:
@@ -146,10 +185,12 @@ class _Disk:
     def put(self, target: Path, pieces: list[bytes | memoryview], size: int, first: bool) -> None:
         """Write ``pieces`` into ``target``: a new file if ``first``, else after what is there."""
         with self._changed:
-            while self._pending > PENDING and self._error is None:
+            while self._pending > PENDING and self._error is None and not self._closed:
                 self._changed.wait()
             if self._error is not None:
                 raise self._error
+            if self._closed:
+                return  # abandoned: nothing more is written
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="memokit-site-writer", daemon=True)
                 self._thread.start()
@@ -158,6 +199,7 @@ class _Disk:
             self._changed.notify_all()
 
     def close(self, abandon: bool) -> None:
+        """Wait for the last write (``abandon``: drop what waits) and raise what a write raised."""
         with self._changed:
             self._closed = True
             if abandon:
