@@ -215,7 +215,7 @@ def _load_signals(path: Path, taxonomy: Taxonomy, problems: Problems, warnings: 
         for name, line, position in block.unknown:
             seen(name, block.start, position, line)
         if block.table is not None:
-            checked = columnar.check(block.table, block.given_null, taxonomy)
+            checked = columnar.check(block.table, block.given_null, taxonomy, CATEGORIES)
             clean = checked.clean & ~block.per_row
             assert block.record is not None
             alone = [(block.start + int(i), block.record(int(i))) for i in np.flatnonzero(~clean)]
@@ -243,12 +243,12 @@ def _load_signals(path: Path, taxonomy: Taxonomy, problems: Problems, warnings: 
             part = part.take(pc.sort_indices(part[_ORDINAL]))
         if part is not None and part.num_rows:
             # pandas holds text with 64-bit offsets (no copy later); the few-valued columns as codes.
-            parts.append(encoded(part.cast(_schema(WIDE))))
+            parts.append(encoded(part).cast(_schema(WIDE, _DICTIONARY)))
         read += len(block)
         if progress is not None and len(block):
             progress(f"reading {path.name}: {read:,} signals")
 
-    table = pa.concat_tables(parts) if parts else encoded(_schema(WIDE).empty_table())
+    table = pa.concat_tables(parts) if parts else _schema(WIDE, _DICTIONARY).empty_table()
     parts.clear()
     keep = np.asarray(table[_OK].to_numpy(), dtype=bool)
     lines = table[_LINE].to_numpy()
@@ -274,9 +274,11 @@ def _load_signals(path: Path, taxonomy: Taxonomy, problems: Problems, warnings: 
 _KEY, _LINE, _ORDINAL, _OK = "\0key", "\0line", "\0ordinal", "\0ok"
 
 
-def _schema(text: pa.DataType = STRING) -> pa.Schema:
-    return pa.schema([*((name, text) for name in COLUMNS), (_KEY, text), (_LINE, pa.int64()),
-                      (_ORDINAL, pa.int64()), (_OK, pa.bool_())])
+def _schema(text: pa.DataType = STRING, coded: pa.DataType | None = None) -> pa.Schema:
+    """The columns of a block's valid signals: text (``coded``: the ``CATEGORIES`` as codes), and
+    the canonical URL, line, record number and whether every check passed."""
+    return pa.schema([*((name, coded if coded is not None and name in CATEGORIES else text) for name in COLUMNS),
+                      (_KEY, text), (_LINE, pa.int64()), (_ORDINAL, pa.int64()), (_OK, pa.bool_())])
 
 
 def _repeats(values: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
