@@ -168,3 +168,63 @@ def test_clean_up_touches_only_folders_memokit_wrote_and_no_build_in_progress(tm
     (dead / LOCK).write_text(f"{gone.pid}\n", encoding="ascii")
     assert clean_up(out) == [dead]
     assert foreign.is_dir() and running.is_dir() and not dead.exists()
+
+
+def _pieces(count: int, fail_at: int | None = None):
+    for number in range(count):
+        if number == fail_at:
+            raise ValueError("the pieces ran out")
+        yield f"piece {number}\n".encode()
+
+
+def test_the_writing_thread_writes_every_file_and_counts_its_bytes(tmp_path: Path) -> None:
+    """Files are written on a thread of their own, and one of them by another still (write_aside):
+    once the writer is closed, every file holds its bytes, in order, and the counts are right."""
+    from memokit.build import site
+
+    writer = site.SiteWriter(tmp_path)
+    writer.write_aside("data/big.csv", _pieces(5000))
+    writer.write("a.html", "<p>é</p>")
+    writer.write("b/c.json", [b"[", memoryview(b"1,2"), b"]"])
+    writer.write("d.txt", iter([b"x", b"y"]))
+    writer.write("empty.txt", iter([]))
+    writer.close()
+    assert (tmp_path / "data" / "big.csv").read_bytes() == b"".join(_pieces(5000))
+    assert (tmp_path / "a.html").read_text(encoding="utf-8") == "<p>é</p>"
+    assert (tmp_path / "b" / "c.json").read_bytes() == b"[1,2]"
+    assert (tmp_path / "d.txt").read_bytes() == b"xy"
+    assert (tmp_path / "empty.txt").read_bytes() == b""
+    assert writer.files == 5
+    assert writer.bytes == sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file())
+    assert writer.written == ["data/big.csv", "a.html", "b/c.json", "d.txt", "empty.txt"]
+
+
+def test_what_a_file_made_aside_raises_is_raised_by_close_and_an_abandoned_writer_raises_nothing(
+        tmp_path: Path) -> None:
+    from memokit.build import site
+
+    writer = site.SiteWriter(tmp_path / "one")
+    writer.write_aside("data/big.csv", _pieces(100, fail_at=50))
+    writer.write("a.html", "a")
+    with pytest.raises(ValueError, match="the pieces ran out"):
+        writer.close()
+
+    writer = site.SiteWriter(tmp_path / "two")
+    writer.write_aside("data/big.csv", _pieces(10_000_000))
+    writer.write("a.html", "a")
+    writer.close(abandon=True)  # returns, though the pieces would take a while
+
+
+def test_a_write_that_fails_on_the_writing_thread_is_raised_in_the_build(tmp_path: Path) -> None:
+    from memokit.build import site
+
+    (tmp_path / "taken").write_text("a file where a folder's file is to go", encoding="utf-8")
+    writer = site.SiteWriter(tmp_path)
+    writer.write("taken", "x")  # a file may be replaced ...
+    (tmp_path / "folder").mkdir()
+    writer.write("folder", "x")  # ... but not a folder
+    with pytest.raises(OSError):
+        for number in range(1000):
+            writer.write(f"more/{number}.txt", "x")
+        writer.close()
+    writer.close(abandon=True)

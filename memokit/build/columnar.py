@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -155,11 +155,14 @@ class Checked:
     key: pa.Array  # the canonical URL of a clean row (what duplicates are found by)
 
 
-def check(table: pa.Table, given_null: Mapping[str, np.ndarray], taxonomy: Taxonomy) -> Checked:
+def check(table: pa.Table, given_null: Mapping[str, np.ndarray], taxonomy: Taxonomy,
+          encode: Collection[str] = ()) -> Checked:
     """Run every check of a signal on the columns of ``table`` (one column per key read; a key
     the input leaves out is a missing column or a null). ``given_null[name]`` marks the rows where
     the input gives ``name`` as null, as opposed to leaving it out (for inputs where both read as
-    null: an optional field may be left out, but not given as null)."""
+    null: an optional field may be left out, but not given as null). The text fields named in
+    ``encode`` (which take a few values) are checked once per distinct value, and given back
+    dictionary-encoded."""
     n = table.num_rows
     clean = np.ones(n, dtype=bool)
     columns: dict[str, pa.Array] = {}
@@ -176,7 +179,9 @@ def check(table: pa.Table, given_null: Mapping[str, np.ndarray], taxonomy: Taxon
         else:
             bad_null = (nulls & explicit) | (nulls & ~explicit if rule.required else np.zeros(n, dtype=bool))
         clean &= ~bad_null
-        if rule.kind == "text":
+        if rule.kind == "text" and rule.name in encode and _is_text(column):
+            value, ok = _text_encoded(column, rule)
+        elif rule.kind == "text":
             value, ok = _text(column, rule)
         elif rule.kind == "date":
             value, ok = _date(column)
@@ -187,15 +192,48 @@ def check(table: pa.Table, given_null: Mapping[str, np.ndarray], taxonomy: Taxon
         clean &= ok | nulls
         if rule.kind != "date" and not rule.required:
             default = _default_text(rule.default)
-            value = pc.if_else(pa.array(nulls), pa.scalar(default, STRING), value)
-        columns[rule.name] = value.cast(STRING)
+            if pa.types.is_dictionary(value.type):
+                value = _with_default(value, nulls, default)
+            else:
+                value = pc.if_else(pa.array(nulls), pa.scalar(default, STRING), value)
+        columns[rule.name] = value.cast(CODED if pa.types.is_dictionary(value.type) else STRING)
     key, url_ok = url_keys(columns["url"])
     clean &= url_ok
-    themes = [t.id for t in taxonomy.themes]
-    index = pc.index_in(columns["theme"], value_set=pa.array(themes, STRING))
+    themes = pa.array([t.id for t in taxonomy.themes], STRING)
+    theme = columns["theme"]
+    if pa.types.is_dictionary(theme.type):  # each distinct theme looked up once
+        index = pc.index_in(theme.dictionary, value_set=themes).take(theme.indices)
+    else:
+        index = pc.index_in(theme, value_set=themes)
     phase_of = pc.take(pa.array([t.phase for t in taxonomy.themes], STRING), index)
-    clean &= _bool(pc.fill_null(pc.equal(phase_of, columns["phase"]), False))
+    clean &= _bool(pc.fill_null(pc.equal(phase_of, columns["phase"].cast(STRING)), False))
     return Checked(columns, clean, key)
+
+
+#: A column checked once per distinct value (``check``'s ``encode``): codes into its values.
+CODED = pa.dictionary(pa.int32(), STRING)
+
+
+def _text_encoded(column: pa.Array, rule: Rule) -> tuple[pa.Array, np.ndarray]:
+    """``_text`` of a column that takes a few values: each distinct value checked once, the column
+    given back dictionary-encoded (a null stays a null)."""
+    encoded = pc.dictionary_encode(column)
+    _, distinct_ok = _text(encoded.dictionary, rule)
+    if not len(distinct_ok):
+        return encoded, np.ones(len(column), dtype=bool)
+    codes = encoded.indices.fill_null(0).to_numpy(zero_copy_only=False)
+    return encoded, distinct_ok[codes]
+
+
+def _with_default(encoded: pa.DictionaryArray, nulls: np.ndarray, default: str) -> pa.DictionaryArray:
+    """A dictionary-encoded column with ``default`` where it is null (``nulls``)."""
+    if not nulls.any():
+        return encoded
+    values = encoded.dictionary.cast(STRING)
+    found = pc.index(values, default).as_py()
+    if found < 0:
+        values, found = pa.concat_arrays([values, pa.array([default], STRING)]), len(values)
+    return pa.DictionaryArray.from_arrays(encoded.indices.fill_null(found), values)
 
 
 def _default_text(default: Any) -> str:

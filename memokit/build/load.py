@@ -8,9 +8,10 @@ one at a time as before (``iter_signals``), which words each problem with its li
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -86,7 +87,7 @@ def _read_jsonl(path: Path, handle: BinaryIO, problems: Problems) -> Iterator[Ra
     return _jsonl_records(path, enumerate(handle, start=1), problems)
 
 
-def _jsonl_records(path: Path, lines: Iterable[tuple[int, bytes]], problems: Problems) -> Iterator[RawRecord]:
+def _jsonl_records(path: Path, lines: Iterable[tuple[int, bytes | bytearray]], problems: Problems) -> Iterator[RawRecord]:
     """Read numbered JSONL lines one at a time; every unreadable line becomes a problem."""
     for number, chunk in lines:
         if number == 1 and chunk.startswith(b"\xef\xbb\xbf"):
@@ -287,6 +288,52 @@ def read_blocks(path: Path, known: tuple[str, ...]) -> Iterator[Block]:
         yield Block(0, [], problems=[(0, Problem(str(path), None, None, "no signals: the file holds no records"))])
 
 
+def read_ahead(items: Iterator[Block]) -> Iterator[Block]:
+    """Yield the blocks of ``items`` (``read_blocks``), each read on a thread of its own while the
+    one before it is checked: pyarrow's parser and compute kernels release the GIL, so on two cores
+    the reading and the checking overlap. At most one block waits."""
+    import queue
+    import threading
+
+    waiting: queue.Queue[tuple[Block | None, BaseException | None]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def hand_on(item: tuple[Block | None, BaseException | None]) -> bool:
+        while not stop.is_set():
+            try:
+                waiting.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for block in items:
+                if not hand_on((block, None)):
+                    return
+            hand_on((None, None))
+        except BaseException as exc:  # given to the reader of the blocks, in its thread
+            hand_on((None, exc))
+        finally:
+            if isinstance(items, Generator):
+                items.close()  # the file, closed in the thread that read it
+
+    thread = threading.Thread(target=read, name="memokit-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            block, error = waiting.get()
+            if error is not None:
+                raise error
+            if block is None:
+                return
+            yield block
+    finally:
+        stop.set()
+        thread.join()
+
+
 def _positioned(records: Iterator[RawRecord], problems: Problems, start: int, block: Block) -> None:
     """Run a per-line reader into ``block``, tagging each problem with the records read before it."""
     done = 0
@@ -297,12 +344,14 @@ def _positioned(records: Iterator[RawRecord], problems: Problems, start: int, bl
     block.problems.extend((start + len(block.records), p) for p in problems.items[done:])
 
 
-def _jsonl_blocks(path: Path, handle: BinaryIO, known: tuple[str, ...]) -> Iterator[Block]:
+def _jsonl_blocks(path: Path, handle: io.BufferedIOBase, known: tuple[str, ...]) -> Iterator[Block]:
     import numpy as np
 
     first_line, start = 1, 0
     while True:
-        buf = handle.read(BLOCK_BYTES)
+        # Read into a buffer that the rest of the line is appended to in place (not a copy of both).
+        buf = bytearray(BLOCK_BYTES)
+        del buf[handle.readinto(buf):]
         if not buf:
             return
         if not buf.endswith(b"\n"):
@@ -318,7 +367,7 @@ def _jsonl_blocks(path: Path, handle: BinaryIO, known: tuple[str, ...]) -> Itera
         first_line += len(starts)
 
 
-def _jsonl_runs(path: Path, buf: bytes, starts: Any, ends: Any, first_line: int, start: int,
+def _jsonl_runs(path: Path, buf: bytearray, starts: Any, ends: Any, first_line: int, start: int,
                 known: tuple[str, ...]) -> Iterator[Block]:
     """Read lines ``starts``/``ends`` of ``buf`` as columns; a run the reader refuses is halved
     until it is short, and then read one line at a time."""
@@ -341,7 +390,7 @@ def _jsonl_runs(path: Path, buf: bytes, starts: Any, ends: Any, first_line: int,
         yield block
 
 
-def _jsonl_columns(path: Path, buf: bytes, starts: Any, ends: Any, first_line: int, start: int,
+def _jsonl_columns(path: Path, buf: bytearray, starts: Any, ends: Any, first_line: int, start: int,
                    known: tuple[str, ...]) -> Block | None:
     """Read a run of JSONL lines with pyarrow; None if it refuses them, or reads them otherwise
     than Python's ``json`` would (then they are read line by line)."""
@@ -355,10 +404,8 @@ def _jsonl_columns(path: Path, buf: bytes, starts: Any, ends: Any, first_line: i
     if first_line == 1 and buf.startswith(_BOM):
         starts[0] += 3
     low, high = int(starts[0]), int(ends[-1])
-    run = buf[low:high]
-    try:
-        run.decode("utf-8")
-    except UnicodeDecodeError:
+    run = memoryview(buf)[low:high]  # a view: no copy
+    if not _utf8(run):
         return None
     # A line is blank when it holds only white space; those are skipped, as the line reader does.
     nonblank = np.frombuffer(buf, dtype=np.uint8)[np.minimum(starts, len(buf) - 1)] == ord("{")
@@ -381,24 +428,18 @@ def _jsonl_columns(path: Path, buf: bytes, starts: Any, ends: Any, first_line: i
     found = np.array([m.start() for m in re.finditer(rb"null", run)], dtype=np.int64)
     owner = np.searchsorted(row_starts, found, side="right") - 1
     nulls = np.bincount(owner, minlength=len(rows))
-    given_by_key: dict[bytes, Any] = {}
-    attributed = np.zeros(len(rows), dtype=np.int64)
-    key = re.compile(rb'(?<!\\)"(' + b"|".join(re.escape(name.encode()) for name in known) + rb')"[ \t\r]*:[ \t\r]*$')
-    for at, row in zip(found.tolist(), owner.tolist(), strict=True):
-        match = key.search(run, max(0, at - 120), at)
-        if match is not None:
-            name = match.group(1)
-            if name not in given_by_key:
-                given_by_key[name] = np.zeros(len(rows), dtype=bool)
-            given_by_key[name][row] = True
-            attributed[row] += 1
-    given = {name.decode(): rows_given for name, rows_given in given_by_key.items()}
+    keys = _keys_of(np.frombuffer(run, dtype=np.uint8), found, known)
+    attributed = np.bincount(owner[keys >= 0], minlength=len(rows))
+    given: dict[str, Any] = {}
+    for index in np.unique(keys[keys >= 0]).tolist():
+        given[known[index]] = np.zeros(len(rows), dtype=bool)
+        given[known[index]][owner[keys == index]] = True
+    row_ends = np.append(row_starts[1:], len(run))
     per_row = nulls > attributed
     for name in table.column_names:
         if name not in known:  # an unknown key: the line reader says what it holds, and where
             per_row |= np.asarray(table.column(name).is_valid().to_numpy(zero_copy_only=False), dtype=bool)
     lines = first_line + rows
-    row_ends = np.append(row_starts[1:], len(run))
 
     def record(i: int) -> RawRecord:
         line = buf[low + int(row_starts[i]):low + int(row_ends[i])]
@@ -408,6 +449,56 @@ def _jsonl_columns(path: Path, buf: bytes, starts: Any, ends: Any, first_line: i
         return found[0] if found else RawRecord(path, number, {})
 
     return Block(start, lines, table=table, given_null=given, per_row=per_row, record=record)
+
+
+def _utf8(data: memoryview) -> bool:
+    """Whether ``data`` is valid UTF-8 (as Python's strict decoder judges it), checked by Arrow
+    without making a Python string of it."""
+    import numpy as np
+    import pyarrow as pa
+
+    text = pa.LargeStringArray.from_buffers(1, pa.py_buffer(np.array([0, len(data)], dtype=np.int64)), pa.py_buffer(data))
+    try:
+        text.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+#: How far before a null its key may begin (``"key"``, the colon and any white space).
+_KEY_REACH = 120
+
+
+def _keys_of(text: Any, at: Any, known: tuple[str, ...]) -> Any:
+    """For each position ``at`` of ``text`` (bytes as a numpy array), the index in ``known`` of the
+    key whose value begins there (``"created": null``: white space around the colon allowed, the
+    key's opening quote not escaped, within ``_KEY_REACH`` bytes), or -1; all at once, not a
+    search per position."""
+    import numpy as np
+
+    def byte(where: Any) -> Any:
+        return np.where(where >= 0, text[np.maximum(where, 0)], -1)
+
+    def back_over_space(where: Any) -> Any:
+        for _ in range(_KEY_REACH + 1):
+            space = np.isin(byte(where), (0x20, 0x09, 0x0D))
+            if not space.any():
+                break
+            where = np.where(space, where - 1, where)
+        return where
+
+    colon = back_over_space(at - 1)
+    quote = back_over_space(colon - 1)  # the key's closing quote
+    shaped = (byte(colon) == ord(":")) & (byte(quote) == ord('"'))
+    found = np.full(len(at), -1, dtype=np.int64)
+    for index, name in enumerate(known):
+        opening = quote - len(name) - 1
+        match = shaped & (found < 0) & (opening >= 0) & (at - opening <= _KEY_REACH) & (byte(opening) == ord('"')) \
+            & (byte(opening - 1) != ord("\\"))
+        for offset, char in enumerate(name.encode()):
+            match &= byte(opening + 1 + offset) == char
+        found[match] = index
+    return found
 
 
 def _csv_blocks(path: Path, handle: BinaryIO) -> Iterator[Block]:

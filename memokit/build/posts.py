@@ -11,7 +11,8 @@ import csv
 import io
 import json
 import string
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -74,19 +75,38 @@ def _one(values: pa.ChunkedArray) -> pa.Array:
 
 
 def _small(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """One chunk of 32-bit-offset text (a page's worth of values)."""
+    """One chunk of 32-bit-offset text (a page's worth of values), or of codes into such text (a
+    column of categories: ``each``)."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    if pa.types.is_dictionary(values.type):
+        return values
     return values.cast(TEXT)
 
 
-def _occurring(values: pa.Array, chars: str) -> str:
-    """Which of ``chars`` occur anywhere in the text of ``values`` (32-bit text): a scan of its bytes."""
+def each(values: pa.Array, make: Callable[[pa.Array], pa.Array]) -> pa.Array:
+    """``make`` (text to text, value by value) of every value of ``values``; of codes into a
+    dictionary (a column of categories), made once per distinct value and given to each row by its code."""
+    if not pa.types.is_dictionary(values.type):
+        return make(values)
+    made = make(values.dictionary.cast(TEXT)).take(values.indices)
+    if values.null_count:
+        made = pc.fill_null(made, make(pa.nulls(1, TEXT))[0])
+    return made
+
+
+def text_bytes(values: pa.Array) -> memoryview:
+    """The UTF-8 of every value of ``values`` (text), end to end: a view of its data, not a copy."""
     offsets, data = values.buffers()[1], values.buffers()[2]
     if data is None or not len(values):
-        return ""
-    bounds = np.frombuffer(offsets, dtype=np.int32)
-    raw = bytes(memoryview(data)[int(bounds[values.offset]):int(bounds[values.offset + len(values)])])
+        return memoryview(b"")
+    bounds = np.frombuffer(offsets, dtype=np.int64 if pa.types.is_large_string(values.type) else np.int32)
+    return memoryview(data)[int(bounds[values.offset]):int(bounds[values.offset + len(values)])]
+
+
+def _occurring(values: pa.Array, chars: str) -> str:
+    """Which of ``chars`` occur anywhere in the text of ``values``: a scan of its bytes."""
+    raw = bytes(text_bytes(values))
     return "".join(c for c in chars if c.encode() in raw)
 
 
@@ -117,13 +137,21 @@ def json_text(values: pa.Array) -> pa.Array:
     """``json.dumps(value, ensure_ascii=False)`` of every value (a string, or null)."""
     quoted = pc.binary_join_element_wise(_text('"'), _replace_all(values, _JSON, '[\\\\"\n\t]'), _text('"'),
                                          _text(""))
-    other = np.asarray(pc.fill_null(pc.match_substring_regex(values, r"[\x00-\x08\x0b-\x1f]"), False),
-                       dtype=bool)
-    if other.any():  # other control characters (never in validated text): json's own escapes
+    if _controls(values):  # other control characters (never in validated text): json's own escapes
+        other = np.asarray(pc.fill_null(pc.match_substring_regex(values, r"[\x00-\x08\x0b-\x1f]"), False),
+                           dtype=bool)
         rows = np.flatnonzero(other)
         fixed = pa.array([json.dumps(values[int(i)].as_py(), ensure_ascii=False) for i in rows], TEXT)
         quoted = _put(quoted, rows, fixed)
     return pc.fill_null(quoted, _text("null"))
+
+
+def _controls(values: pa.Array) -> bool:
+    """Whether any value holds a control character but a line feed or a tab: a scan of the bytes (in
+    UTF-8 such a character is its own byte, below 0x20, and no other character has one)."""
+    raw = np.frombuffer(text_bytes(values), dtype=np.uint8)
+    low = raw[raw < 0x20]
+    return bool(((low != 0x09) & (low != 0x0A)).any())
 
 
 def _put(values: pa.Array, rows: np.ndarray, replacement: pa.Array) -> pa.Array:
@@ -149,17 +177,92 @@ def hosts(urls: pa.Array) -> pa.Array:
 def newest_first_order(frame: pd.DataFrame) -> np.ndarray:
     """The rows of ``frame`` newest first, undated posts last; ties by id, descending, so the order
     never depends on the input's order (the drill sorts the same way)."""
-    created = _column(frame, "created")
-    table = pa.table({"undated": pc.is_null(created), "created": pc.fill_null(created, ""),
-                      "id": _column(frame, "id")})
-    order = pc.sort_indices(table, sort_keys=[("undated", "ascending"), ("created", "descending"),
-                                              ("id", "descending")])
+    # Each date by its rank among the dates (sorted as text), an unknown date -1: integers sort faster.
+    encoded = pc.dictionary_encode(_one(_column(frame, "created")))
+    rank_of = np.empty(len(encoded.dictionary), dtype=np.int64)
+    rank_of[pc.array_sort_indices(encoded.dictionary).to_numpy()] = np.arange(len(encoded.dictionary))
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    table = pa.table({"date": np.where(codes >= 0, rank_of[np.maximum(codes, 0)], -1), "id": _column(frame, "id")})
+    order = pc.sort_indices(table, sort_keys=[("date", "descending"), ("id", "descending")])
     return np.asarray(order.to_numpy(), dtype=np.int64)
 
 
+@dataclass
+class Page:
+    """One page of a theme's or a phase's listing, as ``Posts.pages`` makes it."""
+
+    field: str  # "theme" or "phase"
+    group: str  # the theme's or phase's id
+    number: int  # from 1
+    rows: np.ndarray  # where its posts stand in ``Posts.order``
+    listing: list[bytes | memoryview]  # its cards one per line, as ``theme.html`` lists them, in UTF-8
+    drill: list[bytes | memoryview] | None  # a theme's page: its posts as the drill's JSON array, in UTF-8
+
+
+class _Stream:
+    """The pages of one theme or phase, filled batch by batch with its posts' cards (and drill
+    objects), and given out whenever a page's worth is in."""
+
+    def __init__(self, field: str, group: str, rows: np.ndarray, size: int, drill: bool) -> None:
+        self.field, self.group, self.rows, self.size, self.drill = field, group, rows, size, drill
+        self.cards: list[pa.Array] = []
+        self.objects: list[pa.Array] = []
+        self.pending = 0
+        self.given = 0  # posts already on pages
+
+    def add(self, cards: pa.Array, objects: pa.Array | None) -> Iterator[Page]:
+        """Take the next posts' cards (and drill objects): views of a batch's arrays."""
+        self.cards.append(cards)
+        if objects is not None:
+            self.objects.append(objects)
+        self.pending += len(cards)
+        while self.pending >= self.size:
+            yield self._page(self.size)
+        if self.pending and len(cards):  # what waits for the next batch, copied out of this one's arrays
+            self.cards[-1] = pa.concat_arrays([self.cards[-1]])
+            if self.drill:
+                self.objects[-1] = pa.concat_arrays([self.objects[-1]])
+
+    def rest(self) -> Iterator[Page]:
+        """The last page (a group without posts has one, empty)."""
+        if self.pending or not self.given:
+            yield self._page(self.pending)
+
+    def _page(self, count: int) -> Page:
+        cards, self.cards = _split(self.cards, count)
+        objects: list[pa.Array] = []
+        if self.drill:
+            objects, self.objects = _split(self.objects, count)
+        rows = self.rows[self.given:self.given + count]
+        page = Page(self.field, self.group, self.given // self.size + 1, rows,
+                    [text_bytes(piece) for piece in cards], None)
+        if self.drill:  # every object ends with ",": the last one's is left out
+            views = [text_bytes(piece) for piece in objects]
+            if views:
+                views[-1] = views[-1][:-1]
+            page.drill = [b"[", *views, b"]"]
+        self.given += count
+        self.pending -= count
+        return page
+
+
+def _split(pieces: list[pa.Array], count: int) -> tuple[list[pa.Array], list[pa.Array]]:
+    """The first ``count`` values of ``pieces``, and the rest (arrays, in order)."""
+    first: list[pa.Array] = []
+    rest = list(pieces)
+    while count and rest:
+        piece = rest.pop(0)
+        if len(piece) > count:
+            rest.insert(0, piece.slice(count))
+            piece = piece.slice(0, count)
+        first.append(piece)
+        count -= len(piece)
+    return first, rest
+
+
 class Posts:
-    """Every post of the dataset, newest first; a page's cards and drill data are made from its
-    rows' columns when asked for, a page at a time, so they are never all held at once."""
+    """Every post of the dataset, newest first; cards and drill data are made from its rows'
+    columns a batch of pages at a time (``pages``), so they are never all held at once."""
 
     _CARD_FIELDS = ("id", "url", "title", "source", "community", "created", "summary")
 
@@ -168,10 +271,8 @@ class Posts:
         self.order = newest_first_order(frame)
         order = pa.array(self.order)
         self.drill_fields = drill_fields
-        # The frame's own columns (no copy); a page's rows are gathered from them in listing order.
+        # The frame's own columns (no copy); a batch's rows are gathered from them in listing order.
         self.columns = {name: _one(_column(frame, name)) for name in sorted({*self._CARD_FIELDS, *drill_fields} - {"host"})}
-        # Where each link leads, once for every post (the cards and the drill both show it).
-        self.host = hosts(_small(self.columns["url"].take(order))) if len(order) else pa.array([], TEXT)
         self.theme = pc.dictionary_encode(_column(frame, "theme").take(order)).combine_chunks()
         self.phase = pc.dictionary_encode(_column(frame, "phase").take(order)).combine_chunks()
         self.labels = dict(labels)
@@ -181,30 +282,76 @@ class Posts:
             card.append(name)
         self.card = card
 
+    def _encoded(self, field: str) -> pa.DictionaryArray:
+        return self.theme if field == "theme" else self.phase
+
     def rows(self, field: str, value: str) -> np.ndarray:
         """Where, newest first, the posts whose ``field`` (theme or phase) is ``value`` stand."""
-        encoded = self.theme if field == "theme" else self.phase
+        encoded = self._encoded(field)
         codes = encoded.dictionary.to_pylist()
         if value not in codes:
             return np.zeros(0, dtype=np.int64)
         return np.flatnonzero(encoded.indices.to_numpy(zero_copy_only=False) == codes.index(value))
 
+    def pages(self, themes: list[str], phases: list[str], size: int) -> Iterator[Page]:
+        """Every page (``size`` posts each) of the listings of ``themes`` and ``phases``, the
+        themes' with the drill's data of the same posts. Each post's card and drill object is made
+        once, in batches of ``BATCH_PAGES`` pages' worth of posts newest first, and goes to the
+        pages of its theme and of its phase; a group without posts has one empty page."""
+        streams = {(field, group): _Stream(field, group, self.rows(field, group), size, field == "theme")
+                   for field, groups in (("theme", themes), ("phase", phases)) for group in groups}
+        codes = {}
+        for field in ("theme", "phase"):
+            encoded = self._encoded(field)
+            codes[field] = (encoded.dictionary.to_pylist(), encoded.indices.to_numpy(zero_copy_only=False))
+        step = size * BATCH_PAGES
+        for start in range(0, len(self.order), step):
+            rows = np.arange(start, min(start + step, len(self.order)))
+            # The batch's posts by theme (newest first within each), so that a theme's cards and drill
+            # objects are one slice of what is made; a phase's are gathered from them.
+            theme_values, theme_codes = codes["theme"]
+            grouped = np.argsort(theme_codes[rows], kind="stable")
+            bounds = np.searchsorted(theme_codes[rows][grouped], np.arange(len(theme_values) + 1))
+            page = self._page(rows[grouped], (*self._CARD_FIELDS, *self.drill_fields))
+            cards = self._cards(page, "    ", "\n")
+            objects = self._drill(page, ",")
+            place = np.empty(len(rows), dtype=np.int64)
+            place[grouped] = np.arange(len(rows))  # where each post of the batch is among the grouped
+            for (field, group), stream in streams.items():
+                values, indices = codes[field]
+                if group not in values:
+                    continue
+                code = values.index(group)
+                if field == "theme":
+                    low, high = int(bounds[code]), int(bounds[code + 1])
+                    if high > low:
+                        yield from stream.add(cards.slice(low, high - low), objects.slice(low, high - low))
+                else:
+                    taken = place[indices[rows] == code]
+                    if len(taken):
+                        yield from stream.add(cards.take(pa.array(taken)), None)
+        for stream in streams.values():
+            yield from stream.rest()
+
     def _page(self, rows: np.ndarray, names: tuple[str, ...]) -> dict[str, pa.Array]:
         index = pa.array(self.order[rows])
-        page = {name: _small(self.columns[name].take(index)) for name in names if name != "host"}
+        page = {name: _small(self.columns[name].take(index)) for name in dict.fromkeys(names) if name != "host"}
         if "host" in names:
-            page["host"] = _small(self.host.take(pa.array(rows)))
+            page["host"] = hosts(page["url"]) if len(rows) else pa.array([], TEXT)
         return page
 
     def cards(self, rows: np.ndarray) -> list[str]:
         """The cards of the posts at ``rows``, as theme and phase pages list them."""
-        return [str(card) for card in self._cards(rows).to_pylist()] if len(rows) else []
+        if not len(rows):
+            return []
+        return [str(card) for card in self._cards(self._page(rows, (*self._CARD_FIELDS, "host"))).to_pylist()]
 
-    def _cards(self, rows: np.ndarray) -> pa.Array:
-        page = self._page(rows, (*self._CARD_FIELDS, "host"))
+    def _cards(self, page: dict[str, pa.Array], before: str = "", after: str = "") -> pa.Array:
+        """Every card of a page's posts, each between ``before`` and ``after``."""
         keys = sorted(self.labels)
-        source = pc.take(pa.array([self.labels[k] for k in keys], TEXT),
-                         pc.index_in(page["source"], value_set=pa.array(keys, TEXT)))
+        labels = pa.array([self.labels[k] for k in keys], TEXT)
+        source = each(page["source"], lambda values: html_escape(pc.take(labels, pc.index_in(
+            values, value_set=pa.array(keys, TEXT)))))
         created = page["created"]
         date = pc.if_else(pc.is_null(created), _text(UNDATED), pc.binary_join_element_wise(
             _text('<time datetime="'), created, _text('">'), created, _text("</time>"), _text("")))
@@ -212,41 +359,19 @@ class Posts:
         http = pc.match_substring_regex(urls, r"^[Hh][Tt][Tt][Pp][Ss]?://")
         fields = {
             "id": html_escape(page["id"]), "heading": _text("h2"), "url": html_escape(pc.if_else(http, urls, _text("#"))),
-            "title": html_escape(page["title"]), "source": html_escape(source),
-            "community": html_escape(page["community"]), "host": html_escape(page["host"]), "date": date,
+            "title": html_escape(page["title"]), "source": source,
+            "community": each(page["community"], html_escape), "host": html_escape(page["host"]), "date": date,
             "summary": html_escape(page["summary"]),
         }
         pieces = [_text(part) if i % 2 == 0 else fields[part] for i, part in enumerate(self.card) if part]
-        return pc.binary_join_element_wise(*pieces, _text(""))
+        return pc.binary_join_element_wise(_text(before), *pieces, _text(after), _text(""))
 
-    def _drill(self, rows: np.ndarray) -> pa.Array:
-        page = self._page(rows, self.drill_fields)
+    def _drill(self, page: dict[str, pa.Array], after: str = "") -> pa.Array:
+        """Every post of a page as the drill's JSON object, each followed by ``after``."""
         drill: list[Any] = []
         for number, name in enumerate(self.drill_fields):
-            drill += [_text(("{" if number == 0 else ",") + json.dumps(name) + ":"), json_text(page[name])]
-        return pc.binary_join_element_wise(*drill, _text("}"), _text(""))
-
-    def listings(self, rows: np.ndarray, size: int) -> Iterator[bytes | memoryview]:
-        """Yield, page by page (``size`` posts each), the cards of the posts at ``rows`` joined one
-        per line, as ``theme.html`` lists them, in UTF-8 (made many pages at a time)."""
-        for values in self._paged(rows, size, self._cards):
-            yield joined(values, "    ", "\n    ", "\n") if len(values) else b""
-
-    def drill_pages(self, rows: np.ndarray, size: int) -> Iterator[bytes | memoryview]:
-        """Yield, page by page, the posts at ``rows`` as the JSON arrays of the drill's data, in UTF-8."""
-        for values in self._paged(rows, size, self._drill):
-            yield joined(values, "[", ",", "]")
-
-    @staticmethod
-    def _paged(rows: np.ndarray, size: int, make: Any) -> Iterator[pa.Array]:
-        if not len(rows):
-            yield pa.array([], TEXT)
-            return
-        step = size * BATCH_PAGES
-        for start in range(0, len(rows), step):
-            values = make(rows[start:start + step])
-            for first in range(0, len(values), size):
-                yield values.slice(first, size)
+            drill += [_text(("{" if number == 0 else ",") + json.dumps(name) + ":"), each(page[name], json_text)]
+        return pc.binary_join_element_wise(*drill, _text("}" + after), _text(""))
 
     def sources(self, rows: np.ndarray) -> list[str]:
         found = pc.unique(self.columns["source"].take(pa.array(self.order[rows])))
@@ -290,26 +415,34 @@ def signals_csv_chunks(frame: pd.DataFrame) -> Iterator[bytes | memoryview]:
     ``to_csv`` wrote them) a few thousand rows at a time. A text cell that a spreadsheet would run
     as a formula (it starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is written
     with a leading ``'``, which makes the spreadsheet show it as text."""
-    quoting = "[" + "".join(f"\\x{ord(c):02x}" for c in _QUOTING) + "]"
     names = csv_columns(frame)
+    # The frame is read here, the rest works on Arrow arrays alone (and may run on another thread).
+    return _csv_chunks(names, [_column(frame, name) for name in names], len(frame))
+
+
+def _csv_chunks(names: list[str], columns: list[pa.ChunkedArray], count: int) -> Iterator[bytes | memoryview]:
+    quoting = "[" + "".join(f"\\x{ord(c):02x}" for c in _QUOTING) + "]"
     header = io.StringIO()
     csv.writer(header, lineterminator="\n").writerow(names)
     yield header.getvalue().encode()
-    columns = [_column(frame, name) for name in names]
     starts = pa.array(FORMULA_START, TEXT)
-    for start in range(0, len(frame), CSV_ROWS):
-        cells = []
-        for column in columns:
-            text = pc.fill_null(_small(column.slice(start, CSV_ROWS)), _text(""))
-            formula = pc.is_in(pc.utf8_slice_codeunits(text, 0, 1), value_set=starts)
-            if pc.any(formula).as_py():
-                text = pc.if_else(formula, pc.binary_join_element_wise(_text("'"), text, _text("")), text)
-            if _occurring(text, _QUOTING):
-                quoted = pc.binary_join_element_wise(_text('"'), pc.replace_substring(text, '"', '""'), _text('"'),
-                                                     _text(""))
-                text = pc.if_else(pc.match_substring_regex(text, quoting), quoted, text)
-            cells.append(text)
-        yield joined(pc.binary_join_element_wise(*cells, _text(",")), "", "\n", "\n")
+
+    def cell(text: pa.Array) -> pa.Array:
+        text = pc.fill_null(text, _text(""))
+        formula = pc.is_in(pc.utf8_slice_codeunits(text, 0, 1), value_set=starts)
+        if pc.any(formula).as_py():
+            text = pc.if_else(formula, pc.binary_join_element_wise(_text("'"), text, _text("")), text)
+        if _occurring(text, _QUOTING):
+            quoted = pc.binary_join_element_wise(_text('"'), pc.replace_substring(text, '"', '""'), _text('"'),
+                                                 _text(""))
+            text = pc.if_else(pc.match_substring_regex(text, quoting), quoted, text)
+        return text
+
+    for start in range(0, count, CSV_ROWS):
+        cells = [each(_small(column.slice(start, CSV_ROWS)), cell) for column in columns]
+        # Each row ends with its line break, so the rows' text, end to end, is the chunk (no copy).
+        separated = [piece for cell in cells for piece in (cell, _text(","))]
+        yield text_bytes(pc.binary_join_element_wise(*separated[:-1], _text("\n"), _text("")))
 
 
 def signals_csv(frame: pd.DataFrame) -> str:

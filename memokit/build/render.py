@@ -53,6 +53,7 @@ from .posts import (  # noqa: F401 -- POST_CARD, safe_url, signals_csv…: re-ex
     POST_REL,
     POST_TEMPLATE,
     UNDATED,
+    Page,
     Posts,
     newest_first_order,
     safe_url,
@@ -64,7 +65,7 @@ from .site import SiteWriter
 from .snapshot import History, SignalColumns
 from .stats import Stats
 from .support import RESAMPLES
-from .validate import Dataset
+from .validate import Dataset, mapped
 
 #: The link-preview image (og:image): the headline chart as PNG.
 SHARE_IMAGE = "assets/share.png"
@@ -225,6 +226,8 @@ def _render_data(dataset: Dataset, stats: Stats, env: Environment, out: SiteWrit
                  themes: list[dict[str, Any]], warnings: list[str]) -> None:
     """Write the files that follow from the data alone (and the templates and the site's frame):
     theme and phase pages, the drill's data, ``stats.json``, ``signals.csv`` and ``phases.css``."""
+    # signals.csv is made on a thread of its own, while the pages are made here.
+    out.write_aside("data/signals.csv", signals_csv_chunks(dataset.frame))
     sources = pd.unique(dataset.frame["source"])
     labels = {str(source): dataset.taxonomy.source_label(str(source)) for source in sources}
     # How a post was coded, and its corpus, go into the drill's data only where the data records them.
@@ -234,19 +237,22 @@ def _render_data(dataset: Dataset, stats: Stats, env: Environment, out: SiteWrit
         drill_fields += ("corpus",)
     coded_by = frame["coded_by"].fillna("")
     if (coded_by != "").any():
-        frame = frame.assign(coding=coded_by.map({value: coding_of(value) for value in pd.unique(coded_by)}))
+        frame = frame.assign(coding=mapped(coded_by, coding_of))
         drill_fields += ("coding",)
     posts = Posts(frame, labels, drill_fields)
-    for number, card in enumerate(themes):
-        rows = posts.rows("theme", card["id"])
-        # Every listing page comes from theme.html: checking the first one checks the template.
-        _group_pages(env, out, site, card, "themes", posts, rows, warnings if number == 0 else None)
-        _drill_data(out, card, posts, rows, labels)
-    for phase in _phase_rows(stats):
-        _group_pages(env, out, site, phase, "phases", posts, posts.rows("phase", phase["id"]))
+    phases = _phase_rows(stats)
+    groups = {("theme", card["id"]): card for card in themes} | {("phase", phase["id"]): phase for phase in phases}
+    counts = {key: len(posts.rows(*key)) for key in groups}
+    for page in posts.pages([card["id"] for card in themes], [phase["id"] for phase in phases], PAGE_SIZE):
+        group = groups[(page.field, page.group)]
+        # Every listing page comes from theme.html: checking the first theme's first page checks the template.
+        first = page.field == "theme" and page.group == themes[0]["id"] and page.number == 1
+        _group_page(env, out, site, group, f"{page.field}s", posts, page, counts[(page.field, page.group)],
+                    warnings if first else None)
+        if page.drill is not None:
+            _drill_file(out, group, posts, page, counts[(page.field, page.group)], labels)
     del posts
     out.write("data/stats.json", _json(stats.to_json(), indent=1))
-    out.write("data/signals.csv", signals_csv_chunks(dataset.frame))
     out.write("assets/phases.css", phase_css(dataset.taxonomy.phases))
 
 
@@ -274,31 +280,29 @@ def pages_of(count: int) -> list[tuple[int, int, int]]:
     return [(page, (page - 1) * PAGE_SIZE, min(page * PAGE_SIZE, count)) for page in range(1, pages + 1)]
 
 
-def _group_pages(env: Environment, out: SiteWriter, site: dict[str, Any], group: dict[str, Any], folder: str,
-                 posts: Posts, rows: np.ndarray, checked: list[str] | None = None) -> None:
-    """Write a theme's or phase's posts (``rows`` of ``posts``) as pages of at most ``PAGE_SIZE``
-    posts; if ``checked`` is a list, add to it what ``page_warnings`` finds in the first page."""
-    paging = pages_of(len(rows))
-    pages = len(paging)
-    for (page, first, stop), listing in zip(paging, posts.listings(rows, PAGE_SIZE), strict=True):
-        chunk = rows[first:stop]
-        pagination = {
-            "page": page, "pages": pages, "first": first + 1 if len(chunk) else 0, "last": first + len(chunk),
-            "previous": page_file(folder, group["id"], page - 1, "html").split("/")[-1] if page > 1 else None,
-            "next": page_file(folder, group["id"], page + 1, "html").split("/")[-1] if page < pages else None,
-        }
-        # The cards go in as bytes where the page shows posts_html: they are never Python text.
-        context = {"site": site, "root": "../", "path": page_file(folder, group["id"], page, "html"),
-                   "current": None, "group": group, "count": len(rows),
-                   "posts": _Cards(posts, chunk), "posts_html": Markup(_LISTING), "pagination": pagination}
-        parts = _render(env, "theme.html", context).split(_LISTING)
-        if checked is not None and page == 1:
-            html = bytes(listing).decode().join(parts)
-            checked.extend(page_warnings(page_file(folder, group["id"], page, "html"), html))
-        pieces: list[bytes | memoryview] = [parts[0].encode()]
-        for part in parts[1:]:
-            pieces += [listing, part.encode()]
-        out.write(page_file(folder, group["id"], page, "html"), pieces)
+def _group_page(env: Environment, out: SiteWriter, site: dict[str, Any], group: dict[str, Any], folder: str,
+                posts: Posts, page: Page, count: int, checked: list[str] | None = None) -> None:
+    """Write one page of a theme's or phase's posts (``count`` in all, ``PAGE_SIZE`` a page); if
+    ``checked`` is a list, add to it what ``page_warnings`` finds in it."""
+    pages = len(pages_of(count))
+    number, first = page.number, (page.number - 1) * PAGE_SIZE
+    pagination = {
+        "page": number, "pages": pages, "first": first + 1 if len(page.rows) else 0, "last": first + len(page.rows),
+        "previous": page_file(folder, group["id"], number - 1, "html").split("/")[-1] if number > 1 else None,
+        "next": page_file(folder, group["id"], number + 1, "html").split("/")[-1] if number < pages else None,
+    }
+    # The cards go in as bytes where the page shows posts_html: they are never Python text.
+    path = page_file(folder, group["id"], number, "html")
+    context = {"site": site, "root": "../", "path": path, "current": None, "group": group, "count": count,
+               "posts": _Cards(posts, page.rows), "posts_html": Markup(_LISTING), "pagination": pagination}
+    parts = _render(env, "theme.html", context).split(_LISTING)
+    if checked is not None:
+        listing = b"".join(page.listing).decode()
+        checked.extend(page_warnings(path, listing.join(parts)))
+    pieces: list[bytes | memoryview] = [parts[0].encode()]
+    for part in parts[1:]:
+        pieces += [*page.listing, part.encode()]
+    out.write(path, pieces)
 
 
 #: Where a listing page's cards go, in the rendered template (a text no template or post holds).
@@ -331,19 +335,18 @@ class _Cards(Sequence[Markup]):
         return self._all()[index]
 
 
-def _drill_data(out: SiteWriter, card: dict[str, Any], posts: Posts, rows: np.ndarray,
+def _drill_file(out: SiteWriter, card: dict[str, Any], posts: Posts, page: Page, count: int,
                 labels: Mapping[str, str]) -> None:
-    """Write a theme's posts for the drill, ``PAGE_SIZE`` to a file; the first file describes the rest."""
-    paging = pages_of(len(rows))
-    pages = len(paging)
-    for (page, _, _), chunk in zip(paging, posts.drill_pages(rows, PAGE_SIZE), strict=True):
-        data: dict[str, Any] = {"theme": card["id"], "page": page, "pages": pages}
-        if page == 1:
-            data.update({"label": card["label"], "phase": card["phase"], "count": len(rows),
-                         "sources": {s: labels[s] for s in posts.sources(rows)}})
-        # The posts are JSON already: put them in as the last key, as json.dumps would.
-        out.write(page_file("data/themes", card["id"], page, "json"),
-                  [f'{_json(data)[:-2]},"posts":'.encode(), chunk, b"}\n"])
+    """Write one file of a theme's posts for the drill (``PAGE_SIZE`` a file); the first file
+    describes the rest."""
+    data: dict[str, Any] = {"theme": card["id"], "page": page.number, "pages": len(pages_of(count))}
+    if page.number == 1:
+        data.update({"label": card["label"], "phase": card["phase"], "count": count,
+                     "sources": {s: labels[s] for s in posts.sources(posts.rows("theme", card["id"]))}})
+    # The posts are JSON already: put them in as the last key, as json.dumps would.
+    assert page.drill is not None
+    out.write(page_file("data/themes", card["id"], page.number, "json"),
+              [f'{_json(data)[:-2]},"posts":'.encode(), *page.drill, b"}\n"])
 
 
 def newest_first(frame: pd.DataFrame) -> pd.DataFrame:

@@ -15,6 +15,7 @@ The rules, so that a build never loses anyone's files and never leaves a half-wr
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import ctypes
 import ctypes.util
@@ -23,6 +24,7 @@ import functools
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,7 +63,12 @@ def check_output(out: Path) -> None:
 
 
 class SiteWriter:
-    """Writes the files of a site into a staging folder, counting files and bytes."""
+    """Writes the files of a site into a staging folder, counting files and bytes.
+
+    The bytes go to disk on a thread of its own (``_Disk``), which the build does not wait for:
+    the next page is made while the last is written (both release the GIL), with at most
+    ``PENDING`` bytes waiting. ``close`` waits for the last write and raises what a write raised
+    (``write`` raises it too, at the next file)."""
 
     def __init__(self, root: Path, progress: Callable[[str], None] | None = None) -> None:
         self.root = root
@@ -69,22 +76,59 @@ class SiteWriter:
         self.bytes = 0
         self.progress = progress
         self.written: list[str] = []  # every file, in the order written
+        self._disk = _Disk()
+        self._aside: list[tuple[threading.Thread, list[int], list[BaseException]]] = []
+        self._stop = threading.Event()
 
-    def write(self, relative: str, content: str | bytes | Iterable[bytes | memoryview]) -> None:
-        """Write one file: text, bytes, or bytes in pieces (a large file, never held whole)."""
+    def write_aside(self, relative: str, pieces: Iterator[bytes | memoryview]) -> None:
+        """Write one file whose pieces are made on a thread of their own while the build goes on
+        (Arrow makes them, and releases the GIL). It counts as written at once, and its bytes
+        once ``close`` has waited for it; what making it raises, ``close`` raises."""
         target = self.root / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():  # never write through a link: the file may also be the live site's
-            target.unlink()
+        size: list[int] = [0]
+        errors: list[BaseException] = []
+
+        def make() -> None:
+            first = True
+            try:
+                for piece in pieces:
+                    if self._stop.is_set():
+                        return
+                    length = len(piece) if isinstance(piece, bytes) else piece.nbytes
+                    self._disk.put(target, [piece], length, first)
+                    size[0], first = size[0] + length, False
+                if first:
+                    self._disk.put(target, [], 0, True)
+            except BaseException as exc:
+                errors.append(exc)
+
+        thread = threading.Thread(target=make, name="memokit-site-aside", daemon=True)
+        thread.start()
+        self._aside.append((thread, size, errors))
+        self._count(relative, 0)
+
+    def write(self, relative: str, content: str | bytes | Iterable[bytes | memoryview]) -> None:
+        """Write one file: text, bytes, or bytes in pieces (a large file, never held whole: a
+        generator's pieces are handed on as they come)."""
+        target = self.root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(content, str | bytes):
-            data = content.encode() if isinstance(content, str) else content
-            target.write_bytes(data)
-            size = len(data)
+            pieces: Iterable[bytes | memoryview] = [content.encode() if isinstance(content, str) else content]
         else:
-            size = 0
-            with target.open("wb") as handle:
-                for piece in content:
-                    size += handle.write(piece)
+            pieces = content
+        size = 0
+        if isinstance(pieces, list | tuple):
+            size = sum(len(piece) if isinstance(piece, bytes) else piece.nbytes for piece in pieces)
+            self._disk.put(target, list(pieces), size, first=True)
+        else:
+            first = True
+            for piece in pieces:
+                length = len(piece) if isinstance(piece, bytes) else piece.nbytes
+                self._disk.put(target, [piece], length, first)
+                size, first = size + length, False
+            if first:
+                self._disk.put(target, [], 0, True)
         self._count(relative, size)
 
     def reuse(self, relatives: Sequence[str], previous: Path, size: int | None = None) -> bool:
@@ -119,6 +163,20 @@ class SiteWriter:
         self._progress()
         return True
 
+    def close(self, abandon: bool = False) -> None:
+        """Wait until every file is written, and raise what a write raised; ``abandon``: drop what
+        is still waiting (the site will not be used) and raise nothing."""
+        if abandon:
+            self._stop.set()
+            self._disk.close(abandon)
+        for thread, size, errors in self._aside:
+            thread.join()
+            self.bytes += size[0]
+            if errors and not abandon:
+                self._disk.close(abandon=True)
+                raise errors[0]
+        self._disk.close(abandon)
+
     def _count(self, relative: str, size: int) -> None:
         self.written.append(relative)
         self.files += 1
@@ -128,6 +186,75 @@ class SiteWriter:
     def _progress(self) -> None:
         if self.progress is not None:
             self.progress(f"writing the site: {self.files:,} files, {self.bytes / 1e6:,.1f} MB")
+
+
+#: Bytes handed to the writing thread that it has not written yet, at most (the pages are made faster
+#: than a slow disk takes them; more would only hold memory).
+PENDING = 64 << 20
+
+
+class _Disk:
+    """The thread that writes a site's files, in the order they were handed to it."""
+
+    def __init__(self) -> None:
+        self._work: collections.deque[tuple[Path, list[bytes | memoryview], int, bool]] = collections.deque()
+        self._pending = 0
+        self._closed = False
+        self._error: BaseException | None = None
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def put(self, target: Path, pieces: list[bytes | memoryview], size: int, first: bool) -> None:
+        """Write ``pieces`` into ``target``: a new file if ``first``, else after what is there."""
+        with self._changed:
+            while self._pending > PENDING and self._error is None and not self._closed:
+                self._changed.wait()
+            if self._error is not None:
+                raise self._error
+            if self._closed:
+                return  # abandoned: nothing more is written
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="memokit-site-writer", daemon=True)
+                self._thread.start()
+            self._work.append((target, pieces, size, first))
+            self._pending += size
+            self._changed.notify_all()
+
+    def close(self, abandon: bool) -> None:
+        """Wait for the last write (``abandon``: drop what waits) and raise what a write raised."""
+        with self._changed:
+            self._closed = True
+            if abandon:
+                self._work.clear()
+            self._changed.notify_all()
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None and not abandon:
+            raise self._error
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                while not self._work and not self._closed:
+                    self._changed.wait()
+                if not self._work:
+                    return
+                target, pieces, size, first = self._work.popleft()
+            try:
+                if first and target.exists():  # never write through a link: the file may also be the live site's
+                    target.unlink()
+                with target.open("wb" if first else "ab") as handle:
+                    for piece in pieces:
+                        handle.write(piece)
+            except BaseException as exc:
+                with self._changed:
+                    self._error = exc
+                    self._work.clear()
+                    self._changed.notify_all()
+                return
+            with self._changed:
+                self._pending -= size
+                self._changed.notify_all()
 
 
 @contextmanager
@@ -155,9 +282,14 @@ def staged_site(out: Path, progress: Callable[[str], None] | None = None,
         (staging / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
     except OSError as exc:
         raise _problem(out, f"cannot write the output folder: {exc.strerror or exc}") from None
+    writer = SiteWriter(staging, progress)
     try:
-        writer = SiteWriter(staging, progress)
-        yield writer
+        try:
+            yield writer
+        except BaseException:
+            writer.close(abandon=True)
+            raise
+        writer.close()
         (staging / LOCK).unlink()
         if out.exists():
             _swap(staging, out)

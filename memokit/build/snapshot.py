@@ -131,9 +131,15 @@ def _text(values: pd.Series) -> pa.Array:
     return found.cast(pa.string())
 
 
+def _filled(values: pd.Series) -> pa.Array:
+    """A column as text, a missing value as "" (in Arrow: a column of categories is not made text
+    by pandas, a Python string at a time)."""
+    return _text(values).fill_null("")
+
+
 def _codes(values: pd.Series, order: np.ndarray) -> tuple[list[str], np.ndarray]:
     """A coded field as its sorted distinct values and one code per signal, in ``order``."""
-    encoded = pc.dictionary_encode(_text(values.fillna("").astype(str)))
+    encoded = pc.dictionary_encode(_filled(values))
     distinct = [str(v) for v in encoded.dictionary.to_pylist()]
     rank = np.empty(len(distinct), dtype=np.int64)
     rank[sorted(range(len(distinct)), key=distinct.__getitem__)] = np.arange(len(distinct))
@@ -146,7 +152,7 @@ def data_part(dataset: Dataset, stats: Stats, taxonomy_path: Path) -> dict[str, 
     same for every build of the same data, so a preview keeps it (``BuildCache.snapshot_data``)."""
     order = np.asarray(stats.frame["id"].argsort(kind="stable").to_numpy(), dtype=np.int64)
     ids = _text(stats.frame["id"]).take(pa.array(order))
-    if len(dataset.frame) == len(stats.frame) and (dataset.frame["id"].to_numpy() == stats.frame["id"].to_numpy()).all():
+    if len(dataset.frame) == len(stats.frame) and _text(dataset.frame["id"]).equals(_text(stats.frame["id"])):
         urls = _text(dataset.frame["url"]).take(pa.array(order))  # the same rows: by position
     else:
         by_id = pd.Series(dataset.frame["url"].to_numpy(), index=dataset.frame["id"].to_numpy())
@@ -155,7 +161,7 @@ def data_part(dataset: Dataset, stats: Stats, taxonomy_path: Path) -> dict[str, 
     columns = {}
     for name in SIGNAL_COLUMNS:
         if name in OPTIONAL_COLUMNS and name not in filtered and \
-                (stats.frame[name].fillna("").astype(str) == OPTIONAL_COLUMNS[name]).all():
+                pc.all(pc.equal(_filled(stats.frame[name]), OPTIONAL_COLUMNS[name]), min_count=0).as_py():
             continue  # an optional column that says nothing is left out
         columns[name] = _codes(stats.frame[name], order)
     return {"digest": {"data": store.digest(store.file_pieces(dataset.source_path)),

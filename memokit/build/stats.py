@@ -13,9 +13,11 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..model import ALL, CODINGS, FILTER_FIELDS, HAND, MODEL, MODEL_ACCEPTED, UNRECORDED, Taxonomy, coding_of
-from .validate import Dataset
+from .validate import Dataset, mapped
 
 #: z for a two-sided 95% interval.
 Z95 = 1.959963984540054
@@ -325,9 +327,11 @@ def matching(frame: pd.DataFrame, where: Mapping[str, Sequence[str]], within: pd
 def signal_frame(dataset: Dataset) -> pd.DataFrame:
     """Return one row per signal with the columns that stats filter and group on."""
     source = dataset.frame
-    created = pd.to_datetime(source["created"], format="%Y-%m-%d")
+    # Parsed in Arrow (``pd.to_datetime`` would make a Python string of every date first).
+    dates = pc.strptime(pa.array(source["created"], from_pandas=True), format="%Y-%m-%d", unit="us")
+    created = pd.Series(dates.to_numpy(zero_copy_only=False), index=source.index)
     frame = source[["id", "theme", "phase", "source", "community", "sample", "model_family", "tool", "corpus"]].copy()
-    frame["coding"] = source["coded_by"].map({value: coding_of(value) for value in source["coded_by"].unique()})
+    frame["coding"] = mapped(source["coded_by"], coding_of)
     frame["created"] = created
     # The year is the ISO date's first four characters: "0999", never "999".
     frame["year"] = source["created"].str.slice(0, 4).where(created.notna(), UNKNOWN_YEAR)
@@ -395,7 +399,8 @@ def _counted(frame: pd.DataFrame, by: str | list[str]) -> pd.Series:
     if SIGNALS in frame.columns:
         return frame.groupby(by, observed=True)[SIGNALS].sum()
     if isinstance(by, str):
-        return frame[by].value_counts()
+        counts = frame[by].value_counts()
+        return counts[counts > 0]  # a column of categories counts its values that no signal has too
     return frame.groupby(by, observed=True).size()
 
 
@@ -428,8 +433,9 @@ def compute_frame(frame: pd.DataFrame, taxonomy: Taxonomy) -> Stats:
     labels["year"] = {y: ("unknown date" if y == UNKNOWN_YEAR else y) for y in categories["year"]}
 
     breakdowns: dict[tuple[str, str], Breakdown] = {}
+    counted_columns = [*DIMENSIONS, *([SIGNALS] if SIGNALS in frame.columns else [])]
     for of, mask in masks.items():
-        subset = frame.loc[mask]
+        subset = frame.loc[mask, counted_columns]  # only what is counted: not a copy of every column
         for dimension in DIMENSIONS:
             counted = _counted(subset, dimension)
             keys = categories[dimension]

@@ -32,19 +32,26 @@ from ..model import (
 from ..model.urls import url_key
 from . import columnar
 from .columnar import STRING
-from .load import RawRecord, RawTaxonomy, find_signals_file, iter_signals, read_blocks, read_taxonomy
+from .load import RawRecord, RawTaxonomy, find_signals_file, iter_signals, read_ahead, read_blocks, read_taxonomy
 
 #: The columns of ``Dataset.frame``: every signal field, lists joined with ";", dates as ISO text.
 COLUMNS = SIGNAL_FIELDS
+#: The columns ``Dataset.frame`` holds as categories (each value once, sorted, and a small integer
+#: per signal): the fields a filter names, which take a few values (theme, source, community, …), and
+#: ``found_by`` and ``coded_by``. About a third of the frame's memory as text.
+CATEGORIES = tuple(name for name in COLUMNS if name in FILTER_FIELDS or name in ("found_by", "coded_by"))
+#: Text as pandas holds it (64-bit offsets: a column of ten million signals may pass 2 GB).
+WIDE = pa.large_string()
 
 
 class Dataset:
     """Validated signals with the taxonomy they were checked against.
 
     The signals are held as one pandas frame with a column per field (text columns backed by
-    Arrow; ``created`` as ISO text or missing, ``found_by`` joined with ";"), which keeps millions
-    of signals within memory and holds no Python object per signal; ``signals`` gives them back as
-    ``Signal`` objects for small datasets and tests.
+    Arrow, the few-valued ones as categories, ``CATEGORIES``; ``created`` as ISO text or missing,
+    ``found_by`` joined with ";"), which keeps millions of signals within memory and holds no
+    Python object per signal; ``signals`` gives them back as ``Signal`` objects for small datasets
+    and tests.
     """
 
     def __init__(self, signals: Sequence[Signal] | None, taxonomy: Taxonomy, source_path: Path,
@@ -96,18 +103,63 @@ class _Columns:
 
 
 def to_frame(tables: list[pa.Table]) -> pd.DataFrame:
-    """Return validated columns as ``Dataset.frame``: one Arrow-backed text column per field. The
-    table is taken out of ``tables``, so that no one else holds it and its memory is freed as it is
-    turned into the frame."""
+    """Return validated columns as ``Dataset.frame``: one Arrow-backed text column per field, the
+    ``CATEGORIES`` as pandas categories. The table is taken out of ``tables``, so that no one else
+    holds it and its memory is freed as it is turned into the frame."""
     text = pd.StringDtype("pyarrow", na_value=np.nan)
-    table = tables.pop().select(list(COLUMNS))
-    table = table.cast(pa.schema([(name, WIDE) for name in COLUMNS]))
+    table = encoded(tables.pop().select(list(COLUMNS)))
     # One chunk per column, a column at a time (each old one is freed as its copy is made): a page of
     # posts is then gathered from one array, not from hundreds of blocks.
     for index, name in enumerate(COLUMNS):
-        table = table.set_column(index, name, table.column(name).combine_chunks())
+        column = table.column(name)
+        table = table.set_column(index, name, _sorted_categories(column) if name in CATEGORIES
+                                 else column.cast(WIDE).combine_chunks())
     frame: pd.DataFrame = table.to_pandas(types_mapper={WIDE: text}.get, self_destruct=True)
     return frame
+
+
+def mapped(values: pd.Series, how: Callable[[str], str]) -> pd.Series:
+    """``how`` of every value of a column of ``Dataset.frame``, worked out once per distinct value;
+    of a column of categories, as categories (no text per signal)."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        return values.map({value: how(value) for value in values.unique()})
+    results = [how(str(value)) for value in values.cat.categories]
+    categories = sorted(set(results))
+    lookup = np.array([categories.index(result) for result in results] + [-1], dtype=np.int64)  # -1: a null's
+    codes = lookup[values.cat.codes.to_numpy()]
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=values.cat.categories.dtype)),
+                     index=values.index, name=values.name)
+
+
+def encoded(table: pa.Table) -> pa.Table:
+    """``table`` with its ``CATEGORIES`` columns dictionary-encoded (each block has a dictionary of
+    its own until ``to_frame`` makes one of them)."""
+    for name in CATEGORIES:
+        index = table.schema.get_field_index(name)
+        if index >= 0 and not pa.types.is_dictionary(table.schema.field(index).type):
+            column = table.column(index).cast(WIDE)
+            table = table.set_column(index, name, pc.dictionary_encode(column) if column.num_chunks
+                                     else pa.chunked_array([], _DICTIONARY))
+    return table
+
+
+_DICTIONARY = pa.dictionary(pa.int32(), WIDE)
+
+
+def _sorted_categories(column: pa.ChunkedArray) -> pa.DictionaryArray:
+    """One dictionary-encoded array of ``column``'s values: its dictionary only the values that occur,
+    sorted (pandas' categories, in the order a sort of the text would give), its codes as small as
+    the number of values allows."""
+    combined = column.combine_chunks() if column.num_chunks else pa.array([], _DICTIONARY)
+    codes = combined.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    present = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(combined.dictionary)))
+    values = combined.dictionary.cast(WIDE).take(pa.array(present, pa.int64()))
+    order = pc.array_sort_indices(values).to_numpy(zero_copy_only=False)
+    rank = np.full(len(combined.dictionary) + 1, -1, dtype=np.int64)  # the last for a null's -1
+    rank[present[order]] = np.arange(len(order))
+    small = next(kind for kind in (np.int8, np.int16, np.int32) if len(order) < np.iinfo(kind).max)
+    new = rank[codes].astype(small)
+    return pa.DictionaryArray.from_arrays(pa.array(new, mask=new < 0), values.take(pa.array(order)))
 
 
 #: How many signals are read between two reports to ``progress``.
@@ -157,13 +209,13 @@ def _load_signals(path: Path, taxonomy: Taxonomy, problems: Problems, warnings: 
         if name not in _KNOWN and (name not in unknown or unknown[name][:2] > (ordinal, position)):
             unknown[name] = (ordinal, position, line)
 
-    for block in read_blocks(path, COLUMNS):
+    for block in read_ahead(read_blocks(path, COLUMNS)):
         for ordinal, problem in block.problems:
             add(ordinal, _READING, [problem])
         for name, line, position in block.unknown:
             seen(name, block.start, position, line)
         if block.table is not None:
-            checked = columnar.check(block.table, block.given_null, taxonomy)
+            checked = columnar.check(block.table, block.given_null, taxonomy, CATEGORIES)
             clean = checked.clean & ~block.per_row
             assert block.record is not None
             alone = [(block.start + int(i), block.record(int(i))) for i in np.flatnonzero(~clean)]
@@ -190,12 +242,13 @@ def _load_signals(path: Path, taxonomy: Taxonomy, problems: Problems, warnings: 
             part = extra if part is None else pa.concat_tables([part.cast(_schema()), extra])
             part = part.take(pc.sort_indices(part[_ORDINAL]))
         if part is not None and part.num_rows:
-            parts.append(part.cast(_schema(WIDE)))  # pandas holds text with 64-bit offsets: no copy later
+            # pandas holds text with 64-bit offsets (no copy later); the few-valued columns as codes.
+            parts.append(encoded(part).cast(_schema(WIDE, _DICTIONARY)))
         read += len(block)
         if progress is not None and len(block):
             progress(f"reading {path.name}: {read:,} signals")
 
-    table = pa.concat_tables(parts) if parts else _schema(WIDE).empty_table()
+    table = pa.concat_tables(parts) if parts else _schema(WIDE, _DICTIONARY).empty_table()
     parts.clear()
     keep = np.asarray(table[_OK].to_numpy(), dtype=bool)
     lines = table[_LINE].to_numpy()
@@ -221,12 +274,11 @@ def _load_signals(path: Path, taxonomy: Taxonomy, problems: Problems, warnings: 
 _KEY, _LINE, _ORDINAL, _OK = "\0key", "\0line", "\0ordinal", "\0ok"
 
 
-WIDE = pa.large_string()
-
-
-def _schema(text: pa.DataType = STRING) -> pa.Schema:
-    return pa.schema([*((name, text) for name in COLUMNS), (_KEY, text), (_LINE, pa.int64()),
-                      (_ORDINAL, pa.int64()), (_OK, pa.bool_())])
+def _schema(text: pa.DataType = STRING, coded: pa.DataType | None = None) -> pa.Schema:
+    """The columns of a block's valid signals: text (``coded``: the ``CATEGORIES`` as codes), and
+    the canonical URL, line, record number and whether every check passed."""
+    return pa.schema([*((name, coded if coded is not None and name in CATEGORIES else text) for name in COLUMNS),
+                      (_KEY, text), (_LINE, pa.int64()), (_ORDINAL, pa.int64()), (_OK, pa.bool_())])
 
 
 def _repeats(values: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
