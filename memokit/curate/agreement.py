@@ -23,7 +23,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from ..model.agreement import AgreementSummary, landis_koch
 from ..model.problems import printable
-from .classifier import MIN_PER_THEME, Classifier, TooFewPosts, check_trainable
+from .classifier import MIN_PER_THEME, Classifier, TooFewPosts, check_trainable, too_few
 
 TARGET = 0.8
 #: Ten folds, so that each model is trained on nine tenths of the coded posts (81% in the nested
@@ -52,15 +52,10 @@ def posts_needed(folds: int, nested: bool = True) -> int:
     return next(m for m in count(folds) if _can_split(m, folds, 2 if nested else 1))
 
 
-def _too_few(themes: Sequence[str], need: int) -> list[str]:
-    values, counts = np.unique(np.asarray(themes, dtype=object), return_counts=True)
-    return [f"{v} ({c})" for v, c in zip(values, counts, strict=True) if c < need]
-
-
 def fold_problem(themes: Sequence[str], folds: int, nested: bool = True) -> str | None:
     """Why ``folds``-fold cross-validation (nested, or not) cannot run on these coded themes."""
     need = posts_needed(folds, nested)
-    few = _too_few(themes, need)
+    few = too_few(themes, need)
     if not few:
         return None
     return (f"{folds}-fold {'nested ' if nested else ''}cross-validation needs at least {need} coded posts of every "
@@ -75,7 +70,7 @@ def default_folds(themes: Sequence[str], nested: bool = True) -> int:
             return folds
     need = min(posts_needed(folds, nested) for folds in range(2, FOLDS + 1))
     raise TooFewPosts(f"{'nested ' if nested else ''}cross-validation needs at least {need} coded posts of every "
-                      "theme; too few: " + ", ".join(_too_few(themes, need)))
+                      "theme; too few: " + ", ".join(too_few(themes, need)))
 
 
 def out_of_fold(texts: Sequence[str], themes: Sequence[str], folds: int = FOLDS, seed: int = SEED,

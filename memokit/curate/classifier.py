@@ -68,11 +68,16 @@ class TooFewPosts(ValueError):
     """The coded posts cannot train a classifier (a theme with too few posts, one theme only)."""
 
 
-def check_trainable(themes: Sequence[str]) -> None:
+def too_few(themes: Sequence[str], need: int) -> list[str]:
+    """Each theme with fewer than ``need`` coded posts, as ``theme (count)``."""
     values, counts = np.unique(np.asarray(themes, dtype=object), return_counts=True)
-    if len(values) < 2:
+    return [f"{v} ({c})" for v, c in zip(values, counts, strict=True) if c < need]
+
+
+def check_trainable(themes: Sequence[str]) -> None:
+    if len(set(themes)) < 2:
         raise TooFewPosts("the coded signals hold fewer than two themes: nothing to tell apart")
-    few = [f"{v} ({c})" for v, c in zip(values, counts, strict=True) if c < MIN_PER_THEME]
+    few = too_few(themes, MIN_PER_THEME)
     if few:
         raise TooFewPosts(f"every theme needs at least {MIN_PER_THEME} coded posts to learn from; too few: "
                           + ", ".join(few))
