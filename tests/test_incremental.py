@@ -24,6 +24,14 @@ def project_at(root: Path, out: str = "site") -> Project:
     return Project(data=root / "data", memo=root / "memo", out=root / out, versions=root / "versions")
 
 
+def flagship(tmp_path: Path, *, versions: bool = False) -> Path:
+    """A copy of the flagship's data and memo (and its pinned versions) to build and edit."""
+    root = tmp_path / "flagship"
+    for folder in ("data", "memo", *(("versions",) if versions else ())):
+        shutil.copytree(ROOT / folder, root / folder)
+    return root
+
+
 def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, old
@@ -32,10 +40,7 @@ def edit(path: Path, old: str, new: str) -> None:
 
 def test_a_prose_edit_reuses_the_data_and_builds_the_same_site_as_a_full_build(tmp_path: Path,
                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    root = tmp_path / "flagship"
-    shutil.copytree(ROOT / "data", root / "data")
-    shutil.copytree(ROOT / "memo", root / "memo")
-    shutil.copytree(ROOT / "versions", root / "versions")
+    root = flagship(tmp_path, versions=True)
     cache = BuildCache()
     build(project_at(root), cache=cache)
     read, pairs = [], []
@@ -66,9 +71,7 @@ def test_a_prose_edit_reuses_the_data_and_builds_the_same_site_as_a_full_build(t
 
 
 def test_a_title_or_data_change_rebuilds_what_depends_on_it(tmp_path: Path) -> None:
-    root = tmp_path / "flagship"
-    shutil.copytree(ROOT / "data", root / "data")
-    shutil.copytree(ROOT / "memo", root / "memo")
+    root = flagship(tmp_path)
     cache = BuildCache()
     build(project_at(root), cache=cache)
     inode = (root / "site" / "themes" / "regression.html").stat().st_ino
@@ -111,9 +114,7 @@ def test_a_failed_build_keeps_nothing_it_did_not_publish(tmp_path: Path) -> None
 
 
 def test_a_file_gone_from_the_last_site_is_written_again_with_the_others(tmp_path: Path) -> None:
-    root = tmp_path / "flagship"
-    shutil.copytree(ROOT / "data", root / "data")
-    shutil.copytree(ROOT / "memo", root / "memo")
+    root = flagship(tmp_path)
     cache = BuildCache()
     build(project_at(root), cache=cache)
     (root / "site" / "phases" / "Evaluate.html").unlink()  # someone tidied the served site
@@ -128,9 +129,7 @@ def test_a_file_gone_from_the_last_site_is_written_again_with_the_others(tmp_pat
 
 
 def test_the_old_site_is_removed_once_the_new_one_is_in_place(tmp_path: Path) -> None:
-    root = tmp_path / "flagship"
-    shutil.copytree(ROOT / "data", root / "data")
-    shutil.copytree(ROOT / "memo", root / "memo")
+    root = flagship(tmp_path)
     cache = BuildCache()
     build(project_at(root), cache=cache)
     memo = root / "memo" / "index.md"
@@ -153,9 +152,7 @@ def test_the_old_site_is_removed_once_the_new_one_is_in_place(tmp_path: Path) ->
 
 def test_a_prose_edit_does_not_digest_the_coded_posts_again_for_agreement_json(tmp_path: Path,
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    root = tmp_path / "flagship"
-    shutil.copytree(ROOT / "data", root / "data")
-    shutil.copytree(ROOT / "memo", root / "memo")
+    root = flagship(tmp_path)
     # Figures measured on fewer posts than the data has: every build warns, a prose edit too.
     summary = AgreementSummary(posts=500, folds=10, kappa=0.65, accuracy=0.71, threshold=0.53, kept_share=0.66,
                                kept_kappa=0.8, kept_accuracy=0.83, unseen_kept_share=0.63, unseen_kept_kappa=0.81)
