@@ -15,6 +15,7 @@ from helpers import hand_made, make_data, signal
 from playwright.sync_api import Browser
 
 from memokit.build.pipeline import BUILTIN_TEMPLATES
+from memokit.build import snapshot as snapshot_module
 from memokit.build.snapshot import SignalColumns
 from memokit.cli import main
 from memokit.model import InputError
@@ -132,7 +133,7 @@ def test_the_builds_signal_arrays_equal_the_same_signals_read_as_lists_and_only_
     lists = snap({"s1": "a", "s2": "b", "s3": "a"})["signals"]
     arrays = SignalColumns.of(lists)
     assert arrays == lists and lists == arrays and arrays == SignalColumns.of(lists)
-    assert json.loads(b"".join(arrays.json())) == lists  # what the site's signals file holds
+    assert json.loads(b"".join(arrays.pieces())) == lists  # what the site's signals file holds
     others = [{**lists, "ids": ["s1", "s2", "s4"]}, {**lists, "urls": lists["urls"][::-1]},
               {**lists, "columns": {"theme": {"values": ["a", "b"], "codes": [0, 1, 1]}}},
               {**lists, "columns": {"theme": {"values": ["a", "c"], "codes": [0, 1, 0]}}},
@@ -145,6 +146,22 @@ def test_the_builds_signal_arrays_equal_the_same_signals_read_as_lists_and_only_
     new = snap(posts)
     assert compare(snap({"s1": "b", "s2": "b"}), new).to_json() == \
         compare(snap({"s1": "b", "s2": "b"}), {**new, "signals": SignalColumns.of(new["signals"])}).to_json()
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 1 << 20])
+def test_the_signals_json_made_a_slice_at_a_time_is_the_json_of_the_whole(
+        size: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    posts = {f"s{i}": "ab"[i % 2] for i in range(5)}
+    lists = snap(posts)["signals"]
+    monkeypatch.setattr(snapshot_module, "_SLICE", size)
+    arrays = SignalColumns.of(lists)
+    whole = json.dumps(lists, ensure_ascii=False, separators=(",", ":")).encode()
+    assert b"".join(arrays.pieces()) == whole
+    assert arrays.known_digest is None
+    assert b"".join(arrays.file()) == whole + b"\n"  # read to its end, the file names its digest
+    assert arrays.known_digest == store.digest([whole + b"\n"]) == SignalColumns.of(lists).digest()
+    empty = SignalColumns.of({"ids": [], "urls": [], "columns": {}})
+    assert json.loads(b"".join(empty.pieces())) == {"ids": [], "urls": [], "columns": {}}
 
 
 # --- through the build --------------------------------------------------------------------------

@@ -148,12 +148,15 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
         check_output(project.out)  # before the work, not after it
         clean_up(Path(os.path.abspath(project.out)))  # what an interrupted build left, whatever this one does
     data_key = fingerprint([project.data]) if cache is not None else ""
+    data_digest = None
     if cache is not None and cache.data_key == data_key and cache.dataset is not None and cache.stats is not None:
         dataset, stats = cache.dataset, cache.stats
         done(f"kept the {len(dataset):,} signals of the last build (the data is unchanged)")
     else:
         dataset = load_dataset(project.data, progress)
         done(f"loaded and validated {len(dataset):,} signals")
+        # The snapshot's digest of the data file is read while the statistics and claims are computed.
+        data_digest = store.file_digest_ahead(dataset.source_path)
         stats = compute(dataset)
         if cache is not None:
             cache.keep_data(data_key, dataset, stats)
@@ -204,7 +207,7 @@ def build(project: Project, check: bool = False, log: Callable[[str], None] | No
     taxonomy_path = project.data / TAXONOMY_FILE
     data = cache.snapshot_data if cache is not None else None
     if data is None:
-        data = data_part(dataset, stats, taxonomy_path)
+        data = data_part(dataset, stats, taxonomy_path, data_digest)
         if cache is not None:
             cache.snapshot_data = data
     pinned, tables = cache.versions(project.versions) if cache is not None else (store.read_pinned(project.versions), None)

@@ -6,7 +6,7 @@ import json
 import re
 import sys
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -124,6 +124,8 @@ def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: 
             "url": site_url}
     themes = _theme_cards(stats)
 
+    # The snapshot's signals file is made on a thread of its own while the pages are made here.
+    snapshot_written = _snapshot_signals(history.snapshot, out, reuse) if history is not None else None
     key = derived_key(reuse.data_key, reuse.templates_key, site) if reuse is not None else ""
     previous = reuse.previous if reuse is not None else None
     # The data, templates and frame are as they were: the same bytes, taken from the last site.
@@ -141,13 +143,11 @@ def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: 
         "claims": [{"page": p.page.filename, **c.to_json()} for p in pages for c in p.claims],
         "facts": [f.to_json() for p in pages for f in p.facts],
     }, indent=1))
-    if history is not None:
-        _write_snapshot(history.snapshot, out, reuse)
-        if history.versions:
-            html = _render(env, "versions.html", {"site": site, "root": "", "path": VERSIONS_PAGE,
-                                                  "current": "versions", "versions": _versions(history)})
-            warnings.extend(page_warnings(VERSIONS_PAGE, html))
-            out.write(VERSIONS_PAGE, html)
+    if history is not None and history.versions:
+        html = _render(env, "versions.html", {"site": site, "root": "", "path": VERSIONS_PAGE,
+                                              "current": "versions", "versions": _versions(history)})
+        warnings.extend(page_warnings(VERSIONS_PAGE, html))
+        out.write(VERSIONS_PAGE, html)
     for relative, path in sorted(template_assets(templates).items()):
         out.write(f"assets/{relative}", path.read_bytes())
 
@@ -158,20 +158,27 @@ def render_site(dataset: Dataset, stats: Stats, pages: list[BoundPage], charts: 
         warnings.extend(page_warnings(bound.page.filename, html))
         out.write(bound.page.filename, html)
     out.write(SHARE_IMAGE, _share_png(charts))
+    if history is not None and snapshot_written is not None:
+        snapshot_written()
+        digest = history.snapshot["signals"].known_digest
+        assert digest is not None, "the signals file was taken, or made to its end"
+        if reuse is not None:
+            reuse.made_signals = digest
+        out.write(store.SNAPSHOT.as_posix(), store.split_json(history.snapshot, digest))
     return warnings
 
 
-def _write_snapshot(snapshot: dict[str, Any], out: SiteWriter, reuse: Reuse | None) -> None:
-    """The snapshot, split (``memokit.versions.store``): its signals file, taken from the last site
-    when it holds the same bytes (they follow from the data alone), and ``data/snapshot.json``."""
+def _snapshot_signals(snapshot: dict[str, Any], out: SiteWriter, reuse: Reuse | None) -> Callable[[], None]:
+    """Start on the snapshot, split (``memokit.versions.store``): its signals file is taken from the
+    last site when it holds the same bytes (they follow from the data alone), or else made on a
+    thread of its own; what this returns waits for that, after which the signals' digest is known
+    and ``data/snapshot.json``, which names it, can be written."""
     signals: SignalColumns = snapshot["signals"]
-    digest = signals.digest()
-    kept = reuse is not None and reuse.previous_signals == digest and out.reuse([store.SITE_SIGNALS], reuse.site)
-    if not kept:
-        out.write(store.SITE_SIGNALS, store.signals_file(signals.json()))
-    if reuse is not None:
-        reuse.made_signals = digest
-    out.write(store.SNAPSHOT.as_posix(), store.split_json(snapshot, digest))
+    digest = signals.known_digest
+    if reuse is not None and digest is not None and reuse.previous_signals == digest \
+            and out.reuse([store.SITE_SIGNALS], reuse.site):
+        return lambda: None
+    return out.write_aside(store.SITE_SIGNALS, signals.file())
 
 
 #: Elements whose address the browser loads by itself, and the attribute that holds it.

@@ -80,10 +80,12 @@ class SiteWriter:
         self._aside: list[tuple[threading.Thread, list[int], list[BaseException]]] = []
         self._stop = threading.Event()
 
-    def write_aside(self, relative: str, pieces: Iterator[bytes | memoryview]) -> None:
+    def write_aside(self, relative: str, pieces: Iterator[bytes | memoryview]) -> Callable[[], None]:
         """Write one file whose pieces are made on a thread of their own while the build goes on
         (Arrow makes them, and releases the GIL). It counts as written at once, and its bytes
-        once ``close`` has waited for it; what making it raises, ``close`` raises."""
+        once ``close`` has waited for it; what making it raises, ``close`` raises. What it returns
+        waits until every piece is made and handed on (not yet written), and raises what making
+        them raised."""
         target = self.root / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         size: list[int] = [0]
@@ -107,6 +109,13 @@ class SiteWriter:
         thread.start()
         self._aside.append((thread, size, errors))
         self._count(relative, 0)
+
+        def made() -> None:
+            thread.join()
+            if errors:
+                raise errors[0]
+
+        return made
 
     def write(self, relative: str, content: str | bytes | Iterable[bytes | memoryview]) -> None:
         """Write one file: text, bytes, or bytes in pieces (a large file, never held whole: a

@@ -14,8 +14,9 @@ The build holds it whole; the site gets it split in two (``memokit.versions.stor
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,6 @@ class SignalColumns(Mapping[str, Any]):
 
     def __init__(self, ids: pa.Array, urls: pa.Array, columns: dict[str, tuple[list[str], np.ndarray]]) -> None:
         self.ids, self.urls, self.columns = ids, urls, columns
-        self._json: list[bytes | memoryview] | None = None
         self._digest: str | None = None
 
     def __getitem__(self, key: str) -> Any:
@@ -95,33 +95,57 @@ class SignalColumns(Mapping[str, Any]):
 
     __hash__ = None  # type: ignore[assignment]
 
-    def json(self) -> list[bytes | memoryview]:
-        """The JSON of ``{"ids": …, "urls": …, "columns": …}`` as ``json.dumps`` (compact) writes it;
-        made once, and kept (a preview's rebuild after a prose edit writes the same signals)."""
-        if self._json is None:
-            self._json = self._make_json()
-        return self._json
+    def pieces(self) -> Iterator[bytes | memoryview]:
+        """The JSON of ``{"ids": …, "urls": …, "columns": …}`` as ``json.dumps`` (compact) writes it,
+        made in Arrow a slice of at most ``_SLICE`` signals at a time as the pieces are asked for
+        (never held whole: at ten million signals it is about a gigabyte)."""
+        yield b'{"ids":'
+        yield from _array(self.ids, json_text)
+        yield b',"urls":'
+        yield from _array(self.urls, json_text)
+        yield b',"columns":{'
+        for number, (name, (values, codes)) in enumerate(self.columns.items()):
+            head = ("," if number else "") + json.dumps(name, ensure_ascii=False) + ':{"values":'
+            yield (head + json.dumps(values, ensure_ascii=False, separators=(",", ":")) + ',"codes":').encode()
+            yield from _array(pa.array(codes), lambda part: part.cast(pa.string()))
+            yield b"}"
+        yield b"}}"
+
+    @property
+    def known_digest(self) -> str | None:
+        """The digest of the site's signals file, if already made (``digest``, or ``file`` read to
+        the end), else None."""
+        return self._digest
 
     def digest(self) -> str:
         """The digest of the signals file of a site (``store.signals_file``); made once, and kept."""
         if self._digest is None:
-            self._digest = store.digest(store.signals_file(self.json()))
+            self._digest = store.digest(store.signals_file(self.pieces()))
         return self._digest
 
-    def _make_json(self) -> list[bytes | memoryview]:
-        pieces: list[bytes | memoryview] = [b'{"ids":', _array(json_text(self.ids)), b',"urls":',
-                                            _array(json_text(self.urls)), b',"columns":{']
-        for number, (name, (values, codes)) in enumerate(self.columns.items()):
-            head = ("," if number else "") + json.dumps(name, ensure_ascii=False) + ':{"values":'
-            pieces += [(head + json.dumps(values, ensure_ascii=False, separators=(",", ":")) + ',"codes":').encode(),
-                       _array(pa.array(codes).cast(pa.string())), b"}"]
-        pieces.append(b"}}")
-        return pieces
+    def file(self) -> Iterator[bytes | memoryview]:
+        """The bytes of the site's signals file (``store.signals_file``), a piece at a time, hashed
+        as they pass: read to the end, they make ``known_digest`` (a preview's rebuild with the same
+        signals takes the file from the last site instead)."""
+        found = hashlib.sha256()
+        for piece in store.signals_file(self.pieces()):
+            found.update(piece)
+            yield piece
+        self._digest = "sha256:" + found.hexdigest()
 
 
-def _array(text: pa.Array) -> bytes | memoryview:
-    """The JSON array of already-encoded values."""
-    return joined(text, "[", ",", "]")
+#: Signals in one piece of the snapshot's JSON: bounds the memory of a piece (and keeps Arrow's
+#: 32-bit text offsets far from their limit).
+_SLICE = 1 << 20
+
+
+def _array(values: pa.Array, encode: Callable[[pa.Array], pa.Array]) -> Iterator[bytes | memoryview]:
+    """The JSON array of ``values``, each made JSON by ``encode``, a slice at a time."""
+    if not len(values):
+        yield b"[]"
+    for start in range(0, len(values), _SLICE):
+        last = start + _SLICE >= len(values)
+        yield joined(encode(values.slice(start, _SLICE)), "," if start else "[", ",", "]" if last else "")
 
 
 def _text(values: pd.Series) -> pa.Array:
@@ -147,9 +171,11 @@ def _codes(values: pd.Series, order: np.ndarray) -> tuple[list[str], np.ndarray]
     return sorted(distinct), (rank[indices][order] if len(distinct) else np.zeros(0, np.int64))
 
 
-def data_part(dataset: Dataset, stats: Stats, taxonomy_path: Path) -> dict[str, Any]:
+def data_part(dataset: Dataset, stats: Stats, taxonomy_path: Path,
+              data_digest: Callable[[], str] | None = None) -> dict[str, Any]:
     """What a snapshot holds of the data alone (digests, and every signal's id, URL and codes): the
-    same for every build of the same data, so a preview keeps it (``BuildCache.snapshot_data``)."""
+    same for every build of the same data, so a preview keeps it (``BuildCache.snapshot_data``).
+    ``data_digest``, if given, gives the data file's digest (``store.file_digest_ahead``)."""
     order = np.asarray(stats.frame["id"].argsort(kind="stable").to_numpy(), dtype=np.int64)
     ids = _text(stats.frame["id"]).take(pa.array(order))
     if len(dataset.frame) == len(stats.frame) and _text(dataset.frame["id"]).equals(_text(stats.frame["id"])):
@@ -164,7 +190,8 @@ def data_part(dataset: Dataset, stats: Stats, taxonomy_path: Path) -> dict[str, 
                 pc.all(pc.equal(_filled(stats.frame[name]), OPTIONAL_COLUMNS[name]), min_count=0).as_py():
             continue  # an optional column that says nothing is left out
         columns[name] = _codes(stats.frame[name], order)
-    return {"digest": {"data": store.digest(store.file_pieces(dataset.source_path)),
+    data = data_digest() if data_digest is not None else store.digest(store.file_pieces(dataset.source_path))
+    return {"digest": {"data": data,
                        "taxonomy": store.digest(store.file_pieces(taxonomy_path))},
             "signals": SignalColumns(ids, urls, columns)}
 

@@ -24,7 +24,8 @@ import filecmp
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,31 @@ def digest(pieces: Iterable[bytes | memoryview]) -> str:
     for piece in pieces:
         found.update(piece)
     return "sha256:" + found.hexdigest()
+
+
+def file_digest_ahead(path: Path) -> Callable[[], str]:
+    """``digest(file_pieces(path))``, read and hashed on a thread of its own (both release the GIL)
+    while the caller goes on; what it returns waits for the digest, and raises what reading raised.
+    The thread is a daemon's: a build that fails first does not wait for it at exit."""
+    found: list[str] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            found.append(digest(file_pieces(path)))
+        except BaseException as exc:  # handed to the caller, in its thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, name="memokit-digest", daemon=True)
+    thread.start()
+
+    def result() -> str:
+        thread.join()
+        if errors:
+            raise errors[0]
+        return found[0]
+
+    return result
 
 
 def file_pieces(path: Path) -> Iterator[bytes]:
