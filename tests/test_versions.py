@@ -14,8 +14,8 @@ import pytest
 from helpers import hand_made, make_data, signal
 from playwright.sync_api import Browser
 
-from memokit.build.pipeline import BUILTIN_TEMPLATES
 from memokit.build import snapshot as snapshot_module
+from memokit.build.pipeline import BUILTIN_TEMPLATES
 from memokit.build.snapshot import SignalColumns
 from memokit.cli import main
 from memokit.model import InputError
@@ -232,6 +232,17 @@ def test_the_site_keeps_the_signals_in_a_file_named_by_its_digest(versioned: Pat
     # The signals file holds exactly what a whole snapshot holds under "signals".
     assert signals.endswith(b"}\n") and json.loads(signals) == store.read(site / "snapshot.json")["signals"]
     assert set(json.loads(signals)) == {"ids", "urls", "columns"}
+
+
+def test_the_snapshot_names_the_data_file_by_the_digest_of_its_bytes(versioned: Path, tmp_path: Path) -> None:
+    head = json.loads((versioned / "site" / "data" / "snapshot.json").read_bytes())
+    data = (versioned / "data" / "signals.jsonl").read_bytes()
+    assert head["digest"]["data"] == "sha256:" + hashlib.sha256(data).hexdigest()
+    # Read on a thread of its own: what reading raises is raised where the digest is asked for.
+    assert store.file_digest_ahead(versioned / "data" / "signals.jsonl")() == head["digest"]["data"]
+    missing = store.file_digest_ahead(tmp_path / "gone.jsonl")
+    with pytest.raises(FileNotFoundError):
+        missing()
 
 
 def test_pin_writes_one_self_contained_version_and_refuses_a_different_one_on_the_same_date(
