@@ -136,7 +136,7 @@ class SignalColumns(Mapping[str, Any]):
 
 #: Signals in one piece of the snapshot's JSON: bounds the memory of a piece (and keeps Arrow's
 #: 32-bit text offsets far from their limit).
-_SLICE = 1 << 20
+_SLICE = 1 << 16
 
 
 def _array(values: pa.Array, encode: Callable[[pa.Array], pa.Array]) -> Iterator[bytes | memoryview]:
