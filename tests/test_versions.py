@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from fractions import Fraction
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from helpers import hand_made, make_data, signal
 from playwright.sync_api import Browser
 
+from memokit.build import render
 from memokit.build import snapshot as snapshot_module
 from memokit.build.pipeline import BUILTIN_TEMPLATES
 from memokit.build.snapshot import SignalColumns
@@ -382,6 +384,26 @@ def test_the_changes_block_and_the_versions_page_work_without_javascript(version
     improve = table.locator("tbody tr", has_text="ask whether it improved")
     assert [c.inner_text() for c in improve.locator("td").all()] == ["40%", "54%"]
     context.close()
+
+
+def test_the_changes_block_lists_only_the_first_posts_of_each_kind_and_counts_the_rest(
+        versioned: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def posts(html: str) -> list[str]:
+        listed = html.split('<details class="changes-posts">')[1].split("</details>")[0]
+        return re.findall(r"<li>(\w+): <a [^>]*>([^<]+)</a>", listed)
+
+    html = (versioned / "site" / "index.html").read_text(encoding="utf-8")
+    assert posts(html) == [("added", "syn-11"), ("added", "syn-12"), ("added", "syn-13"), ("recoded", "syn-1")]
+    assert "changes-unlisted" not in html
+    monkeypatch.setattr(render, "CHANGES_LISTED", 2)  # main() renders in this process
+    assert main(["--data", str(versioned / "data"), "--memo", str(versioned / "memo"), "--templates",
+                 str(BUILTIN_TEMPLATES), "--out", str(versioned / "site"), "--versions", str(versioned / "versions"),
+                 "-q"]) == 0
+    html = (versioned / "site" / "index.html").read_text(encoding="utf-8")
+    assert posts(html) == [("added", "syn-11"), ("added", "syn-12"), ("recoded", "syn-1")]
+    assert "The posts: 3 added, 0 dropped, 1 recoded" in html  # the counts stay whole
+    assert re.search(r'<p class="changes-unlisted">Only the first 2 posts of each kind are listed here \(by id\):\s*'
+                     r'1 more added\.</p>', html)
 
 
 def test_without_a_pinned_version_there_is_no_changes_block_and_no_versions_page(tmp_path: Path) -> None:

@@ -74,6 +74,10 @@ PAGE_SIZE = 2000
 #: Templates the build needs; a templates folder must provide each.
 TEMPLATES = ("memo.html", "page.html", "theme.html", "versions.html")
 #: Blocks shown on the memo page even when its prose does not place them, in this order.
+#: The posts added, dropped or recoded since the last pinned version that the memo's "What changed"
+#: block lists, of each kind, at most: a refresh of a million posts would otherwise list them all
+#: on the memo page (134 MB at 1M); the counts are always whole.
+CHANGES_LISTED = 100
 DEFAULT_BLOCKS = (("chart", "phase"), ("chart", "theme"), ("cards", None), ("changes", None), ("methodology", None),
                   ("claims", None))
 #: The page listing every pinned version with its headline numbers side by side.
@@ -479,6 +483,7 @@ def _page_context(bound: BoundPage, stats: Stats, charts: Charts, themes: list[d
         "headline": [(_binding_html(b), label, b.detail, caveat) for b, label, caveat in bound.headline],
         "claims": bound.claims, "methodology": _methodology(stats, agreement, agreement_stale), "post_template": POST_TEMPLATE,
         "resamples": RESAMPLES, "changes": changes, "since": history.since if history else None,
+        "changes_listed": CHANGES_LISTED,
         "scope": {"label": "all posts", "n": stats.n, "counted": f"all {stats.n:,} posts", "everything": True},
     }
     # A block counts as placed by its unscoped form only: a scoped one is another view.
