@@ -223,3 +223,29 @@ def test_memokit_code_says_on_start_what_it_found_one_line_each(tmp_path: Path, 
     assert warning.startswith(f"warning: {data / 'agreement.json'} was measured on 30 coded posts; the data now has 2 "
                               "(data ") and warning.endswith("rerun memokit agreement --save")
     assert out.splitlines()[-1] == f"memokit: coding page stopped; every decision made is saved in {data}"
+
+
+@pytest.mark.parametrize("kept", ["csv", "parquet"])
+def test_memokit_code_refuses_a_folder_whose_signals_are_not_jsonl_in_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, kept: str) -> None:
+    def stopped(self, poll_interval: float = 0.5) -> None:
+        raise KeyboardInterrupt  # were it to serve (it must not), Ctrl+C at once
+
+    monkeypatch.setattr(CodingServer, "serve_forever", stopped)
+    data = make_data(tmp_path, [signal(1), signal(2)])
+    if kept == "parquet":
+        assert main(["convert", "--data", str(data), "-q"]) == 0
+    else:
+        frame = load_dataset(data).frame
+        frame.assign(found_by=frame["found_by"].astype(str)).to_csv(data / "signals.csv", index=False)
+    (data / "signals.jsonl").unlink()
+    assert load_dataset(data).frame["id"].tolist() == ["syn-1", "syn-2"]  # valid data, of another format
+    write_queue(data, entries())
+    before = sorted(p.name for p in data.iterdir())
+    assert main(["code", "--data", str(data), "--coder", "ana", "--port", "0"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [f"{data / f'signals.{kept}'}: memokit code adds each decision to signals.jsonl as a "
+                                f"line, and this folder keeps its signals in signals.{kept}: keep them as "
+                                "signals.jsonl to code (memokit convert makes the Parquet from it afterwards)"]
+    assert sorted(p.name for p in data.iterdir()) == before  # nothing written: no second signals file

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import interrupt
-from ..build.load import read_taxonomy
+from ..build.load import find_signals_file, read_taxonomy
 from ..build.validate import load_dataset, validate_taxonomy
 from ..model import MODEL_ACCEPTED, InputError, Problems, Signal, Taxonomy, display_host, printable, url_key
 from ..model.agreement import coded_digest
@@ -92,6 +92,15 @@ class Desk:
 
     @classmethod
     def open(cls, data: Path, coder: str) -> Desk:
+        problems = Problems()
+        found = find_signals_file(data, problems)
+        if found is not None and found.name != SIGNALS_FILE:
+            # A decision is a line appended to signals.jsonl; a second signals file beside this one
+            # would stop the next build ("keep one").
+            problems.add(found, None, None, f"memokit code adds each decision to {SIGNALS_FILE} as a line, and this "
+                         f"folder keeps its signals in {found.name}: keep them as {SIGNALS_FILE} to code "
+                         "(memokit convert makes the Parquet from it afterwards)")
+        problems.raise_if_any()
         journal = Journal(data)
         with interrupt.deferred():  # a change cut short is finished whole, whatever signal comes meanwhile
             warnings = journal.recover()
