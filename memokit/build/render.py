@@ -73,11 +73,11 @@ SHARE_IMAGE = "assets/share.png"
 PAGE_SIZE = 2000
 #: Templates the build needs; a templates folder must provide each.
 TEMPLATES = ("memo.html", "page.html", "theme.html", "versions.html")
-#: Blocks shown on the memo page even when its prose does not place them, in this order.
 #: The posts added, dropped or recoded since the last pinned version that the memo's "What changed"
 #: block lists, of each kind, at most: a refresh of a million posts would otherwise list them all
 #: on the memo page (134 MB at 1M); the counts are always whole.
 CHANGES_LISTED = 100
+#: Blocks shown on the memo page even when its prose does not place them, in this order.
 DEFAULT_BLOCKS = (("chart", "phase"), ("chart", "theme"), ("cards", None), ("changes", None), ("methodology", None),
                   ("claims", None))
 #: The page listing every pinned version with its headline numbers side by side.

@@ -14,7 +14,6 @@ The build holds it whole; the site gets it split in two (``memokit.versions.stor
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -113,25 +112,17 @@ class SignalColumns(Mapping[str, Any]):
 
     @property
     def known_digest(self) -> str | None:
-        """The digest of the site's signals file, if already made (``digest``, or ``file`` read to
-        the end), else None."""
-        return self._digest
-
-    def digest(self) -> str:
-        """The digest of the signals file of a site (``store.signals_file``); made once, and kept."""
-        if self._digest is None:
-            self._digest = store.digest(store.signals_file(self.pieces()))
+        """The digest of the site's signals file once ``file`` has been read to its end, else None."""
         return self._digest
 
     def file(self) -> Iterator[bytes | memoryview]:
         """The bytes of the site's signals file (``store.signals_file``), a piece at a time, hashed
         as they pass: read to the end, they make ``known_digest`` (a preview's rebuild with the same
         signals takes the file from the last site instead)."""
-        found = hashlib.sha256()
-        for piece in store.signals_file(self.pieces()):
-            found.update(piece)
-            yield piece
-        self._digest = "sha256:" + found.hexdigest()
+        def known(digest: str) -> None:
+            self._digest = digest
+
+        return store.digested(store.signals_file(self.pieces()), known)
 
 
 #: Signals in one piece of the snapshot's JSON: bounds the memory of a piece (and keeps Arrow's

@@ -49,10 +49,21 @@ def _problem(where: Path | str, message: str) -> InputError:
 
 def digest(pieces: Iterable[bytes | memoryview]) -> str:
     """The SHA-256 of the bytes in ``pieces``, as a snapshot names it (``sha256:<hex>``)."""
+    found: list[str] = []
+    for _ in digested(pieces, found.append):
+        pass
+    return found[0]
+
+
+def digested(pieces: Iterable[bytes | memoryview],
+             done: Callable[[str], None]) -> Iterator[bytes | memoryview]:
+    """``pieces`` as they come, hashed as they pass: read to the end, they give ``done`` their
+    ``digest``."""
     found = hashlib.sha256()
     for piece in pieces:
         found.update(piece)
-    return "sha256:" + found.hexdigest()
+        yield piece
+    done("sha256:" + found.hexdigest())
 
 
 def file_digest_ahead(path: Path) -> Callable[[], str]:
