@@ -22,7 +22,7 @@ from memokit.build.snapshot import SignalColumns
 from memokit.cli import main
 from memokit.model import InputError
 from memokit.versions import store
-from memokit.versions.compare import MARKDOWN_LIMIT, _Table, attribute, compare
+from memokit.versions.compare import MARKDOWN_LIMIT, Posts, _Table, attribute, compare
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,6 +89,26 @@ def test_the_parts_always_sum_to_the_change() -> None:
         a0, a1 = sum(v == "a" for v in old.values()), sum(v == "a" for v in new.values())
         change = (Fraction(a1, len(new)) - Fraction(a0, len(old))) * 100
         assert sum(parts.values()) == pytest.approx(float(change), abs=1e-9)
+
+
+def test_the_posts_of_a_comparison_are_made_as_they_are_asked_for_and_read_alike_every_way(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Posts, "_PIECE", 2)  # iterated two tuples at a time
+    old = {f"s{i}": "a" for i in range(3)}
+    new = {**{f"n{i}": "ab"[i % 2] for i in range(5)}, "s0": "b"}
+    comparison = compare(snap(old), snap(new))
+    added = [(f"n{i}", f"https://example.com/synthetic/n{i}", "ab"[i % 2]) for i in range(5)]
+    assert isinstance(comparison.added, Posts) and len(comparison.added) == 5
+    assert list(comparison.added) == added and comparison.added == added
+    assert comparison.added[1] == added[1] and comparison.added[-1] == added[-1]
+    assert comparison.added[1:4] == added[1:4] and comparison.added[:100] == added
+    assert comparison.dropped == [("s1", "https://example.com/synthetic/s1", "a"),
+                                  ("s2", "https://example.com/synthetic/s2", "a")]
+    assert list(comparison.recoded) == [("s0", "https://example.com/synthetic/s0", "a", "b")]
+    with pytest.raises(IndexError):
+        comparison.recoded[1]
+    assert comparison.to_json()["posts"]["added"][4] == {"id": "n4", "url": "https://example.com/synthetic/n4",
+                                                         "theme": "a"}
 
 
 def test_a_version_with_no_changes_says_nothing_changed() -> None:

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, overload, runtime_checkable
 
 import numpy as np
 import pyarrow as pa
@@ -121,13 +121,57 @@ class _Pair:
         self.recoded = np.flatnonzero(changed)  # indices into new_rows and old_rows
         self._parts: dict[str, dict[str, float] | None] = {}  # by query: a preview asks again after every prose edit
 
-    def posts(self, table: _Table, rows: np.ndarray) -> list[tuple[str, str, str]]:
-        """``(id, url, theme)`` of the signals at ``rows`` of ``table``."""
-        if not len(rows):
+
+
+class Posts(Sequence[tuple[str, ...]]):
+    """Posts a comparison found, as ``(id, url, theme)``, or for the recoded ``(id, url, old theme,
+    new theme)``: the signals at ``rows`` of ``table`` (and, if recoded, at ``old_rows`` of
+    ``before``), made into Python tuples only as they are asked for. A refresh of a million posts
+    has a million of them; the memo page shows a hundred, the summary only counts them."""
+
+    _PIECE = 65_536  # tuples made at a time while iterating
+
+    def __init__(self, table: _Table, rows: np.ndarray, before: _Table | None = None,
+                 old_rows: np.ndarray | None = None) -> None:
+        self.table, self.rows, self.before, self.old_rows = table, rows, before, old_rows
+
+    def _made(self, positions: np.ndarray) -> list[tuple[str, ...]]:
+        if not len(positions):
             return []
+        rows = self.rows[positions]
         taken = pa.array(rows, pa.int64())
-        return list(zip(table.ids.take(taken).to_pylist(), table.urls.take(taken).to_pylist(),
-                        table.values("theme", rows), strict=True))
+        ids, urls = self.table.ids.take(taken).to_pylist(), self.table.urls.take(taken).to_pylist()
+        themes = self.table.values("theme", rows)
+        if self.before is None or self.old_rows is None:
+            return list(zip(ids, urls, themes, strict=True))
+        was = self.before.values("theme", self.old_rows[positions])
+        return list(zip(ids, urls, was, themes, strict=True))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[str, ...]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[str, ...]]: ...
+
+    def __getitem__(self, index: int | slice) -> tuple[str, ...] | list[tuple[str, ...]]:
+        if isinstance(index, slice):
+            return self._made(np.arange(len(self))[index])
+        return self._made(np.asarray([range(len(self))[index]]))[0]
+
+    def __iter__(self) -> Iterator[tuple[str, ...]]:
+        for start in range(0, len(self), self._PIECE):
+            yield from self._made(np.arange(start, min(start + self._PIECE, len(self))))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Posts({len(self)})"
 
 
 @dataclass
@@ -158,9 +202,9 @@ class Comparison:
 
     old: dict[str, Any]
     new: dict[str, Any]
-    added: list[tuple[str, str, str]] = field(default_factory=list)  # id, url, theme (new)
-    dropped: list[tuple[str, str, str]] = field(default_factory=list)  # id, url, theme (old)
-    recoded: list[tuple[str, str, str, str]] = field(default_factory=list)  # id, url, old theme, new theme
+    added: Sequence[tuple[str, ...]] = field(default_factory=list)  # id, url, theme (new)
+    dropped: Sequence[tuple[str, ...]] = field(default_factory=list)  # id, url, theme (old)
+    recoded: Sequence[tuple[str, ...]] = field(default_factory=list)  # id, url, old theme, new theme
     headline: list[Moved] = field(default_factory=list)
     moved: list[Moved] = field(default_factory=list)
     appeared: list[str] = field(default_factory=list)  # page: expression, bound only in the new version
@@ -253,11 +297,9 @@ def compare(old: dict[str, Any], new: dict[str, Any], tables: Tables | None = No
     result = Comparison(old, new)
     before, after = tables.table(old), tables.table(new)
     pair = tables.pair(before, after)
-    result.added = pair.posts(after, pair.added)
-    result.dropped = pair.posts(before, pair.dropped)
-    recoded_new, recoded_old = pair.new_rows[pair.recoded], pair.old_rows[pair.recoded]
-    result.recoded = [(identifier, url, was, theme) for (identifier, url, theme), was in
-                      zip(pair.posts(after, recoded_new), before.values("theme", recoded_old), strict=True)]
+    result.added = Posts(after, pair.added)
+    result.dropped = Posts(before, pair.dropped)
+    result.recoded = Posts(after, pair.new_rows[pair.recoded], before, pair.old_rows[pair.recoded])
     result.headline, _, _ = _numbers(old.get("headline", []), new.get("headline", []), pair)
     result.moved, result.appeared, result.vanished = _numbers(old["bindings"], new["bindings"], pair)
     headline_keys = {(m.page, m.expression) for m in result.headline}
