@@ -122,7 +122,6 @@ class _Pair:
         self._parts: dict[str, dict[str, float] | None] = {}  # by query: a preview asks again after every prose edit
 
 
-
 class Posts(Sequence[tuple[str, ...]]):
     """Posts a comparison found, as ``(id, url, theme)``, or for the recoded ``(id, url, old theme,
     new theme)``: the signals at ``rows`` of ``table`` (and, if recoded, at ``old_rows`` of
