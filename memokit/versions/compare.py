@@ -156,8 +156,8 @@ class Posts(Sequence[tuple[str, ...]]):
     def __getitem__(self, index: slice) -> list[tuple[str, ...]]: ...
 
     def __getitem__(self, index: int | slice) -> tuple[str, ...] | list[tuple[str, ...]]:
-        if isinstance(index, slice):
-            return self._made(np.arange(len(self))[index])
+        if isinstance(index, slice):  # only the rows asked for, not a range over all of them
+            return self._made(np.arange(*index.indices(len(self))))
         return self._made(np.asarray([range(len(self))[index]]))[0]
 
     def __iter__(self) -> Iterator[tuple[str, ...]]:

@@ -49,10 +49,10 @@ def _problem(where: Path | str, message: str) -> InputError:
 
 def digest(pieces: Iterable[bytes | memoryview]) -> str:
     """The SHA-256 of the bytes in ``pieces``, as a snapshot names it (``sha256:<hex>``)."""
-    found: list[str] = []
-    for _ in digested(pieces, found.append):
-        pass
-    return found[0]
+    found = hashlib.sha256()
+    for piece in pieces:
+        found.update(piece)
+    return _named(found)
 
 
 def digested(pieces: Iterable[bytes | memoryview],
@@ -63,7 +63,11 @@ def digested(pieces: Iterable[bytes | memoryview],
     for piece in pieces:
         found.update(piece)
         yield piece
-    done("sha256:" + found.hexdigest())
+    done(_named(found))
+
+
+def _named(found: hashlib._Hash) -> str:
+    return "sha256:" + found.hexdigest()
 
 
 def file_digest_ahead(path: Path) -> Callable[[], str]:
