@@ -224,13 +224,19 @@ def serve(folder: Path) -> Iterator[str]:
         server.server_close()
 
 
-def slow_project(tmp_path: Path) -> Path:
-    """A scaffolded project over 60,000 clearly synthetic signals: a build of a few seconds."""
+#: Signals in ``slow_project``. A test that must catch a build in the act (its progress line on a
+#: terminal, a kill while it writes) asks for ``RACED``: at 60,000 the build's own stages take about
+#: half a second here, and its writing may be over before the progress line's first half second.
+SLOW, RACED = 60_000, 240_000
+
+
+def slow_project(tmp_path: Path, signals: int = SLOW) -> Path:
+    """A scaffolded project over ``signals`` clearly synthetic signals: a build of a second or more."""
     project = tmp_path / "big"
     new_project(project)
     taxonomy = tomllib.loads((project / "data" / "taxonomy.toml").read_text(encoding="utf-8"))
     themes = [(theme["id"], theme["phase"]) for theme in taxonomy["themes"]]
     records = [signal(n, theme=themes[n % len(themes)][0], phase=themes[n % len(themes)][1],
-                      sample=("sweep", "targeted")[n % 2]) for n in range(1, 60_001)]
+                      sample=("sweep", "targeted")[n % 2]) for n in range(1, signals + 1)]
     (project / "data" / "signals.jsonl").write_text(jsonl(records), encoding="utf-8")
     return project

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import leftovers, slow_project, tree_digest
+from helpers import RACED, leftovers, slow_project, tree_digest
 
 from memokit.build.site import LOCK, MARKER, clean_up
 from memokit.scaffold import new_project
@@ -67,7 +67,7 @@ def test_an_empty_folder_a_memokit_site_and_an_older_memokit_site_are_replaced(p
 
 
 def test_a_build_killed_while_writing_leaves_the_site_and_the_next_cleans_up(tmp_path: Path) -> None:
-    project = slow_project(tmp_path)
+    project = slow_project(tmp_path, RACED)
     build(project)
     before = tree_digest(project / "site")
     process = subprocess.Popen([sys.executable, str(BUILD_PY), "-q"], cwd=project, stdout=subprocess.DEVNULL,
